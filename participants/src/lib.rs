@@ -1,0 +1,1 @@
+//! jCard-style participants for Switchyard.

@@ -1,0 +1,9 @@
+//! Switchyard: an ISO-8583 transaction switch framework in the style of jPOS.
+//!
+//! The message flow is visible in the module tree:
+//! `iso` (codec) → `channel` (framing, server, client) → `mux` → `space` (queues) → `txn` (transaction
+//! manager and participants) → `ledger` (layered double-entry accounts). `deploy` wires components from
+//! YAML descriptors; `gateway` bridges HTTP to ISO; `cli` holds the command-line front end.
+
+pub mod iso;
+pub mod space;
