@@ -1,0 +1,1 @@
+//! `switchyard iso ...` and `switchyard bench codec`.

@@ -1,0 +1,44 @@
+//! Command-line front end: argument parsing and dispatch to one module per command family.
+//!
+//! Each family lives in its own file (`iso.rs`, `bench.rs`, ...) with a clap `Subcommand` enum and a
+//! `run` function; this file only wires them together and turns errors into a one-line message and exit code.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub mod iso;
+
+/// Switchyard: an ISO-8583 transaction switch.
+#[derive(Debug, Parser)]
+#[command(name = "switchyard", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Pack, unpack and dump ISO-8583 messages.
+    #[command(subcommand)]
+    Iso(iso::IsoCommand),
+    /// Benchmarks (codec, ...).
+    #[command(subcommand)]
+    Bench(iso::BenchCommand),
+}
+
+/// Parse the command line, run the command, print any error as one line on stderr.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Iso(cmd) => iso::run(cmd),
+        Command::Bench(cmd) => iso::run_bench(cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
