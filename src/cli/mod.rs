@@ -22,9 +22,6 @@ enum Command {
     /// Pack, unpack and dump ISO-8583 messages.
     #[command(subcommand)]
     Iso(iso::IsoCommand),
-    /// Benchmarks (codec, ...).
-    #[command(subcommand)]
-    Bench(iso::BenchCommand),
 }
 
 /// Parse the command line, run the command, print any error as one line on stderr.
@@ -32,7 +29,6 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Iso(cmd) => iso::run(cmd),
-        Command::Bench(cmd) => iso::run_bench(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
