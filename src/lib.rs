@@ -7,4 +7,5 @@
 
 pub mod iso;
 pub mod space;
+
 pub mod cli;
