@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod bench;
 pub mod iso;
 
 /// Switchyard: an ISO-8583 transaction switch.
@@ -22,6 +23,9 @@ enum Command {
     /// Pack, unpack and dump ISO-8583 messages.
     #[command(subcommand)]
     Iso(iso::IsoCommand),
+    /// Benchmarks; each prints a JSON summary as its last line.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 /// Parse the command line, run the command, print any error as one line on stderr.
@@ -29,6 +33,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Iso(cmd) => iso::run(cmd),
+        Command::Bench(cmd) => bench::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,6 +2,54 @@
 //!
 //! Pure functions over slices; every decoder validates its input and reports the first bad byte.
 
+/// Append `src` to `out`, copying short slices inline.
+///
+/// Field values are mostly 2-40 bytes; a libc `memcpy` call costs more than the copy itself at those
+/// sizes, and packing a message makes one per field. Longer slices still go through `memcpy`.
+#[inline]
+pub fn append(out: &mut Vec<u8>, src: &[u8]) {
+    let n = src.len();
+    if n > 64 {
+        out.extend_from_slice(src);
+        return;
+    }
+    out.reserve(n);
+    let len = out.len();
+    // SAFETY: `reserve` guarantees `n` bytes of spare capacity after `len`; every write below stays within
+    // `dst[0..n]`, every read within `src[0..n]` (the overlapping word copies cover `[0, n)` exactly),
+    // and `set_len` only exposes the `n` bytes just written.
+    unsafe {
+        let dst = out.as_mut_ptr().add(len);
+        let s = src.as_ptr();
+        if n >= 32 {
+            let a = std::ptr::read_unaligned(s as *const [u128; 2]);
+            let b = std::ptr::read_unaligned(s.add(n - 32) as *const [u128; 2]);
+            std::ptr::write_unaligned(dst as *mut [u128; 2], a);
+            std::ptr::write_unaligned(dst.add(n - 32) as *mut [u128; 2], b);
+        } else if n >= 16 {
+            let a = std::ptr::read_unaligned(s as *const u128);
+            let b = std::ptr::read_unaligned(s.add(n - 16) as *const u128);
+            std::ptr::write_unaligned(dst as *mut u128, a);
+            std::ptr::write_unaligned(dst.add(n - 16) as *mut u128, b);
+        } else if n >= 8 {
+            let a = std::ptr::read_unaligned(s as *const u64);
+            let b = std::ptr::read_unaligned(s.add(n - 8) as *const u64);
+            std::ptr::write_unaligned(dst as *mut u64, a);
+            std::ptr::write_unaligned(dst.add(n - 8) as *mut u64, b);
+        } else if n >= 4 {
+            let a = std::ptr::read_unaligned(s as *const u32);
+            let b = std::ptr::read_unaligned(s.add(n - 4) as *const u32);
+            std::ptr::write_unaligned(dst as *mut u32, a);
+            std::ptr::write_unaligned(dst.add(n - 4) as *mut u32, b);
+        } else {
+            for i in 0..n {
+                *dst.add(i) = *s.add(i);
+            }
+        }
+        out.set_len(len + n);
+    }
+}
+
 /// Uppercase hex digits, indexed by nibble.
 const HEX_DIGITS: &[u8; 16] = b"0123456789ABCDEF";
 
@@ -217,6 +265,17 @@ pub(crate) const LATIN1_TO_EBCDIC: [u8; 256] = [
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn append_copies_every_length_exactly() {
+        let src: Vec<u8> = (0..80u8).collect();
+        for n in 0..=80 {
+            let mut out = vec![0xEE; 3];
+            append(&mut out, &src[..n]);
+            assert_eq!(&out[..3], &[0xEE; 3]);
+            assert_eq!(&out[3..], &src[..n], "length {n}");
+        }
+    }
 
     #[test]
     fn bcd_odd_digits_pad_left_and_right() {

@@ -3,8 +3,8 @@
 use smallvec::SmallVec;
 
 use super::encoding::{
-    bcd_decode_into, bcd_encode_into, bcd_len, bcd_number, ebcdic_decode_into, ebcdic_encode_into,
-    hex_decode_into, hex_encode_into, LATIN1_TO_EBCDIC,
+    append, bcd_decode_into, bcd_encode_into, bcd_len, bcd_number, ebcdic_decode_into,
+    ebcdic_encode_into, hex_decode_into, hex_encode_into, LATIN1_TO_EBCDIC,
 };
 use super::error::{FieldPath, IsoError};
 use super::spec::{Class, Encoding, FieldSpec, Fill, PrefixEncoding};
@@ -26,6 +26,25 @@ impl PathOf for FieldPath {
     }
 }
 
+/// True if every byte is an ASCII digit; eight bytes at a time.
+#[inline]
+fn all_digits(v: &[u8]) -> bool {
+    const HI: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
+    const SIXES: u64 = 0x0606_0606_0606_0606;
+    let mut chunks = v.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        let x = u64::from_le_bytes(w);
+        // Each byte must be 0x30..=0x39: high nibble 3, and adding 6 must not carry out of the nibble.
+        if x & HI != ZEROS || (x + SIXES) & HI != ZEROS {
+            return false;
+        }
+    }
+    chunks.remainder().iter().all(u8::is_ascii_digit)
+}
+
 impl FieldSpec {
     /// Bytes on the wire for `count` logical units (after the prefix).
     #[inline]
@@ -44,6 +63,7 @@ impl FieldSpec {
         }
     }
 
+    #[inline]
     fn check_content(&self, at: &impl PathOf, v: &[u8]) -> Result<(), IsoError> {
         let bad = |i: usize, what: &str| IsoError::BadContent {
             field: at.path(),
@@ -51,10 +71,16 @@ impl FieldSpec {
             reason: format!("character {:?} at position {i} is not {what}", v[i] as char),
         };
         match self.class {
-            Class::N => match v.iter().position(|b| !b.is_ascii_digit()) {
-                Some(i) => Err(bad(i, "a digit")),
-                None => Ok(()),
-            },
+            Class::N => {
+                if all_digits(v) {
+                    Ok(())
+                } else {
+                    Err(bad(
+                        v.iter().position(|b| !b.is_ascii_digit()).unwrap_or(0),
+                        "a digit",
+                    ))
+                }
+            }
             Class::Z => match v
                 .iter()
                 .position(|b| !(b.is_ascii_digit() || matches!(b, b'=' | b'D' | b'd')))
@@ -79,6 +105,7 @@ impl FieldSpec {
     }
 
     /// Append this field's wire form for `value` to `out`.
+    #[inline]
     pub(crate) fn pack(
         &self,
         at: &impl PathOf,
@@ -143,6 +170,14 @@ impl FieldSpec {
     #[inline]
     fn write_prefix(&self, count: usize, out: &mut Vec<u8>) {
         let digits = usize::from(self.prefix_digits);
+        // Decimal digits of `count`, most significant last in `d[5]`; constant divisors only.
+        let mut d = [0u8; 6];
+        let mut n = count;
+        for slot in d.iter_mut().rev() {
+            *slot = (n % 10) as u8;
+            n /= 10;
+        }
+        let d = &d[6 - digits..];
         match self.prefix_encoding {
             PrefixEncoding::Ascii | PrefixEncoding::Ebcdic => {
                 let base = if self.prefix_encoding == PrefixEncoding::Ascii {
@@ -150,20 +185,22 @@ impl FieldSpec {
                 } else {
                     LATIN1_TO_EBCDIC[b'0' as usize]
                 };
-                let mut div = 10usize.pow(digits as u32 - 1);
-                for _ in 0..digits {
-                    out.push(base + ((count / div) % 10) as u8);
-                    div /= 10;
+                let mut text = [0u8; 6];
+                for (t, &x) in text.iter_mut().zip(d) {
+                    *t = base + x;
                 }
+                append(out, &text[..digits]);
             }
             PrefixEncoding::Bcd => {
+                let mut packed = [0u8; 3];
                 let bytes = bcd_len(digits);
-                let mut div = 100usize.pow(bytes as u32 - 1);
-                for _ in 0..bytes {
-                    let pair = (count / div) % 100;
-                    out.push(((pair / 10) << 4 | (pair % 10)) as u8);
-                    div /= 100;
+                // Left-align odd digit counts with a 0 nibble: LLL 107 → 01 07.
+                let mut padded = [0u8; 6];
+                padded[2 * bytes - digits..2 * bytes].copy_from_slice(d);
+                for (i, p) in packed.iter_mut().take(bytes).enumerate() {
+                    *p = padded[2 * i] << 4 | padded[2 * i + 1];
                 }
+                append(out, &packed[..bytes]);
             }
             PrefixEncoding::Binary => {
                 if digits <= 2 {
@@ -178,7 +215,7 @@ impl FieldSpec {
     #[inline]
     fn write_data(&self, at: &impl PathOf, v: &[u8], out: &mut Vec<u8>) -> Result<(), IsoError> {
         match self.encoding {
-            Encoding::Ascii | Encoding::Binary => out.extend_from_slice(v),
+            Encoding::Ascii | Encoding::Binary => append(out, v),
             Encoding::Ebcdic => ebcdic_encode_into(v, out),
             Encoding::Hex => hex_encode_into(v, out),
             Encoding::Bcd => {
@@ -208,6 +245,39 @@ impl FieldSpec {
         pos: usize,
         out: &mut Vec<u8>,
     ) -> Result<usize, IsoError> {
+        let (count, raw_pos, end) = self.locate(at, buf, pos)?;
+        self.decode(at, &buf[raw_pos..end], raw_pos, count, out)?;
+        Ok(end)
+    }
+
+    /// Read this field from a message whose wire bytes were copied whole to the start of `arena`:
+    /// returns `(end, value_start, value_len)`. Raw encodings point into that copy; the others are decoded
+    /// and appended after it.
+    #[inline]
+    pub(crate) fn unpack_in_place(
+        &self,
+        at: &impl PathOf,
+        buf: &[u8],
+        pos: usize,
+        arena: &mut Vec<u8>,
+    ) -> Result<(usize, usize, usize), IsoError> {
+        let (count, raw_pos, end) = self.locate(at, buf, pos)?;
+        if matches!(self.encoding, Encoding::Ascii | Encoding::Binary) {
+            return Ok((end, raw_pos, end - raw_pos));
+        }
+        let start = arena.len();
+        self.decode(at, &buf[raw_pos..end], raw_pos, count, arena)?;
+        Ok((end, start, arena.len() - start))
+    }
+
+    /// Where the field's data lies: `(logical count, data start, data end)` after any prefix, bounds checked.
+    #[inline]
+    fn locate(
+        &self,
+        at: &impl PathOf,
+        buf: &[u8],
+        pos: usize,
+    ) -> Result<(usize, usize, usize), IsoError> {
         let (count, data_pos) = if self.prefix_digits == 0 {
             (self.length, pos)
         } else {
@@ -223,13 +293,24 @@ impl FieldSpec {
                 available: buf.len().saturating_sub(data_pos),
             });
         }
-        let raw = &buf[data_pos..end];
+        Ok((count, data_pos, end))
+    }
+
+    /// Decode `raw` (this field's wire data, found at byte `raw_pos`) into `out`.
+    fn decode(
+        &self,
+        at: &impl PathOf,
+        raw: &[u8],
+        raw_pos: usize,
+        count: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<(), IsoError> {
         match self.encoding {
             Encoding::Ascii | Encoding::Binary => out.extend_from_slice(raw),
             Encoding::Ebcdic => ebcdic_decode_into(raw, out),
             Encoding::Hex => hex_decode_into(raw, out).map_err(|i| IsoError::BadContent {
                 field: at.path(),
-                offset: Some(data_pos + i),
+                offset: Some(raw_pos + i),
                 reason: format!("byte 0x{:02X} is not a hex digit", raw[i]),
             })?,
             Encoding::Bcd => {
@@ -242,9 +323,8 @@ impl FieldSpec {
                 bcd_decode_into(digits, count, self.bcd_pad_left, out);
             }
         }
-        Ok(end)
+        Ok(())
     }
-
     fn read_prefix(
         &self,
         at: &impl PathOf,

@@ -164,14 +164,16 @@ impl IsoMsg {
         self
     }
 
-    /// Append a field known to be larger than every field set so far (used by unpack).
+    /// Append a field known to be larger than every field set so far, whose value is already in the
+    /// arena at `start..start + len` (used by unpack).
     #[inline]
-    pub(crate) fn push_sorted(&mut self, field: u8, start: usize) {
+    pub(crate) fn push_slot(&mut self, field: u8, start: usize, len: usize) {
         debug_assert!(self.slots.last().is_none_or(|s| s.field < field));
+        debug_assert!(start + len <= self.data.len());
         self.slots.push(Slot {
             field,
             start: start as u32,
-            len: (self.data.len() - start) as u32,
+            len: len as u32,
         });
     }
 

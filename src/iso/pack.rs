@@ -2,8 +2,7 @@
 //! plus composite fields (subfields behind an inner bitmap, or a fixed sequence).
 
 use super::encoding::{
-    bcd_decode_into, bcd_encode_into, hex_decode_into, hex_encode_into, EBCDIC_TO_LATIN1,
-    LATIN1_TO_EBCDIC,
+    bcd_decode_into, bcd_encode_into, hex_nibble, EBCDIC_TO_LATIN1, LATIN1_TO_EBCDIC,
 };
 use super::error::{FieldPath, IsoError};
 use super::msg::IsoMsg;
@@ -28,13 +27,19 @@ fn write_bitmap(enc: BitmapEncoding, word: u64, out: &mut Vec<u8>) {
     let bytes = word.to_be_bytes();
     match enc {
         BitmapEncoding::Binary => out.extend_from_slice(&bytes),
-        BitmapEncoding::Hex => hex_encode_into(&bytes, out),
-        BitmapEncoding::EbcdicHex => {
-            let start = out.len();
-            hex_encode_into(&bytes, out);
-            for b in &mut out[start..] {
-                *b = LATIN1_TO_EBCDIC[*b as usize];
+        BitmapEncoding::Hex | BitmapEncoding::EbcdicHex => {
+            const HEX: &[u8; 16] = b"0123456789ABCDEF";
+            let mut text = [0u8; 16];
+            for (i, b) in bytes.iter().enumerate() {
+                text[2 * i] = HEX[(b >> 4) as usize];
+                text[2 * i + 1] = HEX[(b & 0x0F) as usize];
             }
+            if enc == BitmapEncoding::EbcdicHex {
+                for c in &mut text {
+                    *c = LATIN1_TO_EBCDIC[*c as usize];
+                }
+            }
+            out.extend_from_slice(&text);
         }
     }
 }
@@ -60,21 +65,22 @@ fn read_bitmap(
     match enc {
         BitmapEncoding::Binary => bytes.copy_from_slice(raw),
         BitmapEncoding::Hex | BitmapEncoding::EbcdicHex => {
-            let mut ascii = [0u8; 16];
-            for (a, &r) in ascii.iter_mut().zip(raw) {
-                *a = if enc == BitmapEncoding::Hex {
-                    r
-                } else {
-                    EBCDIC_TO_LATIN1[r as usize]
-                };
+            for (i, pair) in raw.chunks_exact(2).enumerate() {
+                let mut nib = [0u8; 2];
+                for (j, &r) in pair.iter().enumerate() {
+                    let c = if enc == BitmapEncoding::Hex {
+                        r
+                    } else {
+                        EBCDIC_TO_LATIN1[r as usize]
+                    };
+                    nib[j] = hex_nibble(c).ok_or_else(|| IsoError::BadContent {
+                        field: what.clone(),
+                        offset: Some(pos + 2 * i + j),
+                        reason: format!("bitmap byte 0x{r:02X} is not a hex digit"),
+                    })?;
+                }
+                bytes[i] = nib[0] << 4 | nib[1];
             }
-            let mut v = Vec::with_capacity(8);
-            hex_decode_into(&ascii, &mut v).map_err(|i| IsoError::BadContent {
-                field: what.clone(),
-                offset: Some(pos + i),
-                reason: format!("bitmap byte 0x{:02X} is not a hex digit", raw[i]),
-            })?;
-            bytes.copy_from_slice(&v);
         }
     }
     Ok(u64::from_be_bytes(bytes))
@@ -209,7 +215,9 @@ impl Spec {
             words[1] = read_bitmap(self.bitmap, buf, pos, &bitmap_path)?;
             pos += wlen;
         }
-        let mut msg = IsoMsg::with_capacity(mti, buf.len());
+        // The arena starts as a copy of the wire bytes: ASCII and binary fields are slices of it.
+        let mut msg = IsoMsg::with_capacity(mti, buf.len() + buf.len() / 2);
+        msg.arena().extend_from_slice(buf);
         for k in 0..3u32 {
             // Word 2 is only known once field 65's position is reached in word 1.
             let word = words[k as usize];
@@ -228,9 +236,9 @@ impl Spec {
                     offset: Some(pos),
                     spec: self.name.clone(),
                 })?;
-                let start = msg.arena().len();
-                pos = spec.unpack(&(f as u16), buf, pos, msg.arena())?;
-                msg.push_sorted(fid, start);
+                let (end, start, len) = spec.unpack_in_place(&(f as u16), buf, pos, msg.arena())?;
+                pos = end;
+                msg.push_slot(fid, start, len);
             }
         }
         if pos != buf.len() {
