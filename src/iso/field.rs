@@ -169,6 +169,24 @@ impl FieldSpec {
 
     #[inline]
     fn write_prefix(&self, count: usize, out: &mut Vec<u8>) {
+        // The common cases first: ASCII LL and LLL.
+        if self.prefix_encoding == PrefixEncoding::Ascii && count < 1000 {
+            match self.prefix_digits {
+                2 => {
+                    out.extend_from_slice(&[b'0' + (count / 10) as u8, b'0' + (count % 10) as u8]);
+                    return;
+                }
+                3 => {
+                    out.extend_from_slice(&[
+                        b'0' + (count / 100) as u8,
+                        b'0' + (count / 10 % 10) as u8,
+                        b'0' + (count % 10) as u8,
+                    ]);
+                    return;
+                }
+                _ => {}
+            }
+        }
         let digits = usize::from(self.prefix_digits);
         // Decimal digits of `count`, most significant last in `d[5]`; constant divisors only.
         let mut d = [0u8; 6];
