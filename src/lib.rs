@@ -8,3 +8,4 @@
 pub mod cli;
 pub mod iso;
 pub mod space;
+pub mod txn;
