@@ -7,7 +7,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod bench;
 pub mod iso;
+pub mod txn;
 
 /// Switchyard: an ISO-8583 transaction switch.
 #[derive(Debug, Parser)]
@@ -22,6 +24,12 @@ enum Command {
     /// Pack, unpack and dump ISO-8583 messages.
     #[command(subcommand)]
     Iso(iso::IsoCommand),
+    /// Load generators and micro-benchmarks.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+    /// Transaction manager tools.
+    #[command(subcommand)]
+    Txn(txn::TxnCommand),
 }
 
 /// Parse the command line, run the command, print any error as one line on stderr.
@@ -29,6 +37,8 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Iso(cmd) => iso::run(cmd),
+        Command::Bench(cmd) => bench::run(cmd),
+        Command::Txn(cmd) => txn::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
