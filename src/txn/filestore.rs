@@ -57,6 +57,11 @@ impl FileStore {
         Ok(FileStore { path, loaded, tx })
     }
 
+    /// Read the log at `path` without opening it for writing (for tools and tests).
+    pub fn inspect(path: impl AsRef<Path>) -> Result<RecoveredState, RecoveryError> {
+        read_log(path.as_ref()).map(|(records, _)| RecoveredState::replay(records))
+    }
+
     fn name(&self) -> String {
         self.path.display().to_string()
     }

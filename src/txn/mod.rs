@@ -56,3 +56,6 @@ mod testkit;
 
 #[cfg(test)]
 mod manager_tests;
+
+#[cfg(test)]
+mod recovery_tests;

@@ -156,8 +156,9 @@ async fn record_preparing(inner: &Inner, t: &mut Txn) -> bool {
         members,
         entries: t.ctx.persistent_entries(),
     };
-    t.recorded = record(inner, Record::Snapshot(snap)).await;
-    t.recorded
+    let ok = record(inner, Record::Snapshot(snap)).await;
+    t.recorded |= ok;
+    ok
 }
 
 /// Run (or continue) a transaction until it finishes or pauses.
