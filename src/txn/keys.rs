@@ -9,10 +9,10 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::context::Key;
-use super::message::FieldSource;
+use crate::iso::IsoMsg;
 
 /// The request as the transaction layer sees it.
-pub type Request = Arc<dyn FieldSource>;
+pub type Request = IsoMsg;
 
 /// The incoming request message.
 pub const REQUEST: Key<Request> = Key::new("REQUEST");
@@ -85,7 +85,7 @@ pub enum ReplyError {
 #[async_trait]
 pub trait ReplySink: Send + Sync + 'static {
     /// Send `response` back.
-    async fn send(&self, response: Request) -> Result<(), ReplyError>;
+    async fn send(&self, response: IsoMsg) -> Result<(), ReplyError>;
 }
 
 #[cfg(test)]

@@ -243,13 +243,11 @@ fn txn_span(id: u64, ctx: &Context) -> tracing::Span {
     );
     if !span.is_disabled() {
         if let Some(req) = ctx.get(&REQUEST) {
-            if let Some(m) = req.mti_text() {
-                span.record("mti", m);
-            }
-            if let Some(s) = req.field_text(11) {
+            span.record("mti", req.mti().as_str());
+            if let Some(s) = req.get_str(11) {
                 span.record("stan", s);
             }
-            if let Some(t) = req.field_text(41) {
+            if let Some(t) = req.get_str(41) {
                 span.record("tid", t);
             }
         }

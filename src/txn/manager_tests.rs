@@ -136,12 +136,12 @@ fn request(mti: &str, pcode: &str) -> Context {
     let mut ctx = Context::new();
     ctx.put(
         &REQUEST,
-        Arc::new(TextMessage::new(mti, &[(3, pcode)])) as Request,
+        crate::iso::IsoMsg::with_mti(mti)
+            .expect("mti")
+            .with(3, pcode),
     );
     ctx
 }
-
-use super::keys::Request;
 
 #[tokio::test(start_paused = true)]
 async fn selector_splices_groups_before_the_rest() {

@@ -1,12 +1,14 @@
 //! `FieldSource`: the view of a request message that routing, field checks and tracing need.
 //!
-//! `crate::iso::IsoMsg` implements it; keeping the transaction layer on this narrow trait lets tests use
-//! tiny fake messages and keeps `txn` independent of the codec's internals.
+//! `crate::iso::IsoMsg` implements it; routing, field checks and tracing take `&dyn FieldSource` so they
+//! stay independent of the codec's internals.
+
+use crate::iso::IsoMsg;
 
 /// Read access to an ISO-8583-like message.
 pub trait FieldSource: Send + Sync + 'static {
-    /// The 4-digit MTI as text (e.g. "2100"), if set.
-    fn mti_text(&self) -> Option<&str>;
+    /// The 4 MTI digits (e.g. `*b"2100"`), if set.
+    fn mti_digits(&self) -> Option<[u8; 4]>;
     /// Field `n` as text, if present and valid UTF-8.
     fn field_text(&self, n: u8) -> Option<&str>;
     /// True if field `n` is present.
@@ -15,7 +17,25 @@ pub trait FieldSource: Send + Sync + 'static {
     fn each_field(&self, f: &mut dyn FnMut(u8));
 }
 
-/// A simple in-memory message: MTI plus text fields. Used by tests, benchmarks and the recovery probe.
+impl FieldSource for IsoMsg {
+    fn mti_digits(&self) -> Option<[u8; 4]> {
+        Some(*self.mti().as_bytes())
+    }
+
+    fn field_text(&self, n: u8) -> Option<&str> {
+        self.get_str(n)
+    }
+
+    fn has_field(&self, n: u8) -> bool {
+        self.has(n)
+    }
+
+    fn each_field(&self, f: &mut dyn FnMut(u8)) {
+        self.field_numbers().for_each(f);
+    }
+}
+
+/// A plain MTI-plus-text-fields message, for exercising `FieldSource` users without a codec.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TextMessage {
     /// The MTI, e.g. "0200".
@@ -35,8 +55,8 @@ impl TextMessage {
 }
 
 impl FieldSource for TextMessage {
-    fn mti_text(&self) -> Option<&str> {
-        Some(&self.mti)
+    fn mti_digits(&self) -> Option<[u8; 4]> {
+        self.mti.as_bytes().try_into().ok()
     }
 
     fn field_text(&self, n: u8) -> Option<&str> {

@@ -14,7 +14,12 @@ const TAG: Key<u64> = Key::new("TAG");
 fn snap(id: u64, state: TxnState, members: &[&str], tag: u64) -> Record {
     let mut entries = serde_json::Map::new();
     entries.insert("TAG".into(), serde_json::json!(tag));
-    Record::Snapshot(Snapshot { id, state, members: members.iter().map(|s| (*s).to_owned()).collect(), entries })
+    Record::Snapshot(Snapshot {
+        id,
+        state,
+        members: members.iter().map(|s| (*s).to_owned()).collect(),
+        entries,
+    })
 }
 
 #[tokio::test]
@@ -35,10 +40,24 @@ async fn restart_commits_prepared_and_aborts_the_rest_then_continues_ids() {
         }
     }
     let l = log();
-    let chain = Chain::new(list(vec![Scripted::new("a", &l, &[P]), Scripted::new("b", &l, &[P])]), vec![])
-        .expect("chain");
+    let chain = Chain::new(
+        list(vec![
+            Scripted::new("a", &l, &[P]),
+            Scripted::new("b", &l, &[P]),
+        ]),
+        vec![],
+    )
+    .expect("chain");
     let store: Arc<dyn RecoveryStore> = Arc::new(FileStore::open(&path).expect("reopen"));
-    let mut h = Harness::start_with(TxnConfig { sessions: 1, ..TxnConfig::default() }, chain, Some(store)).await;
+    let mut h = Harness::start_with(
+        TxnConfig {
+            sessions: 1,
+            ..TxnConfig::default()
+        },
+        chain,
+        Some(store),
+    )
+    .await;
 
     let mut recovered = Vec::new();
     for _ in 0..3 {
@@ -48,7 +67,11 @@ async fn restart_commits_prepared_and_aborts_the_rest_then_continues_ids() {
     }
     assert_eq!(
         recovered,
-        [(10, Outcome::Committed, Some(7)), (11, Outcome::Aborted, Some(8)), (13, Outcome::Aborted, Some(0))]
+        [
+            (10, Outcome::Committed, Some(7)),
+            (11, Outcome::Aborted, Some(8)),
+            (13, Outcome::Aborted, Some(0))
+        ]
     );
     assert_eq!(*l.lock(), ["commit:a", "commit:b", "abort:a", "abort:b"]);
 
@@ -63,8 +86,15 @@ async fn restart_commits_prepared_and_aborts_the_rest_then_continues_ids() {
     h.mgr.stop(Duration::from_secs(5)).await.expect("stops");
     drop(h);
 
-    let state = FileStore::open(&path).expect("reopen").load().await.expect("load");
-    assert!(state.unfinished.is_empty(), "everything finished: {state:?}");
+    let state = FileStore::open(&path)
+        .expect("reopen")
+        .load()
+        .await
+        .expect("load");
+    assert!(
+        state.unfinished.is_empty(),
+        "everything finished: {state:?}"
+    );
     assert!(state.next_id > id, "high-water survives compaction");
 }
 
@@ -75,7 +105,10 @@ async fn in_flight_transactions_leave_snapshots_naming_their_participants() {
     let l = log();
     // The second participant pauses forever, so the transaction stays in flight.
     let chain = Chain::new(
-        list(vec![Scripted::new("a", &l, &[P]), Scripted::new("b", &l, &[P | Action::PAUSE])]),
+        list(vec![
+            Scripted::new("a", &l, &[P]),
+            Scripted::new("b", &l, &[P | Action::PAUSE]),
+        ]),
         vec![],
     )
     .expect("chain");
@@ -84,7 +117,10 @@ async fn in_flight_transactions_leave_snapshots_naming_their_participants() {
     h.mgr.queue(Context::new());
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while h.mgr.in_flight() == 0 || l.lock().len() < 2 {
-        assert!(tokio::time::Instant::now() < deadline, "transaction did not start");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "transaction did not start"
+        );
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     // Read what a crash right now would leave behind.

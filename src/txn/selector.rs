@@ -97,8 +97,8 @@ impl MtiPcodeSelector {
 
 /// Write the routing key for `msg` into `buf`; `None` without a usable MTI.
 pub fn routing_key<'b>(msg: &dyn FieldSource, buf: &'b mut [u8; 6]) -> Option<&'b str> {
-    let mti = msg.mti_text()?.as_bytes();
-    if mti.len() != 4 || !mti.iter().all(u8::is_ascii_digit) {
+    let mti = msg.mti_digits()?;
+    if !mti.iter().all(u8::is_ascii_digit) {
         return None;
     }
     buf[..3].copy_from_slice(&mti[1..4]);
@@ -131,7 +131,7 @@ impl Participant for MtiPcodeSelector {
 impl GroupSelector for MtiPcodeSelector {
     fn select(&self, _id: u64, ctx: &Context) -> &[String] {
         match ctx.get(&REQUEST) {
-            Some(req) => self.route_message(req.as_ref()),
+            Some(req) => self.route_message(req),
             None => &self.default,
         }
     }
@@ -151,8 +151,6 @@ impl GroupSelector for MtiPcodeSelector {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
     use crate::txn::message::TextMessage;
 
@@ -210,7 +208,9 @@ mod tests {
         );
         ctx.put(
             &REQUEST,
-            Arc::new(TextMessage::new("2100", &[(3, "000000")])) as _,
+            crate::iso::IsoMsg::with_mti("2100")
+                .expect("mti")
+                .with(3, "000000"),
         );
         assert_eq!(s.select(1, &ctx), ["auth".to_owned()]);
     }

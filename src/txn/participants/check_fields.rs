@@ -93,8 +93,15 @@ pub struct CheckFieldsConfig {
 }
 
 /// CMF formats checked unless overridden: processing code, STAN, local time, TID, MID, currency.
-const CMF_FORMATS: &[(u8, &str)] =
-    &[(3, "n6"), (7, "n10"), (11, "n..12"), (12, "n14"), (41, "ans..16"), (42, "ans..15"), (49, "n3")];
+const CMF_FORMATS: &[(u8, &str)] = &[
+    (3, "n6"),
+    (7, "n10"),
+    (11, "n..12"),
+    (12, "n14"),
+    (41, "ans..16"),
+    (42, "ans..15"),
+    (49, "n3"),
+];
 
 /// Checks the request's fields.
 #[derive(Debug, Clone)]
@@ -140,7 +147,12 @@ impl CheckFields {
                 let _ = write!(text, " {f}");
             }
         };
-        let missing: Vec<u8> = self.mandatory.iter().copied().filter(|n| !msg.has_field(*n)).collect();
+        let missing: Vec<u8> = self
+            .mandatory
+            .iter()
+            .copied()
+            .filter(|n| !msg.has_field(*n))
+            .collect();
         let invalid: Vec<u8> = self
             .mandatory
             .iter()
@@ -148,7 +160,9 @@ impl CheckFields {
             .copied()
             .filter(|n| msg.has_field(*n))
             .filter(|n| {
-                self.formats.get(n).is_some_and(|fmt| !msg.field_text(*n).is_some_and(|t| fmt.matches(t)))
+                self.formats
+                    .get(n)
+                    .is_some_and(|fmt| !msg.field_text(*n).is_some_and(|t| fmt.matches(t)))
             })
             .collect();
         let mut extra = Vec::new();
@@ -170,8 +184,11 @@ impl CheckFields {
 impl Participant for CheckFields {
     async fn prepare(&self, _id: u64, ctx: &mut Context) -> Action {
         let outcome = match ctx.get(&REQUEST) {
-            None => Some((ResultCode::INVALID_REQUEST, "no request in context".to_owned())),
-            Some(req) => self.check(req.as_ref()),
+            None => Some((
+                ResultCode::INVALID_REQUEST,
+                "no request in context".to_owned(),
+            )),
+            Some(req) => self.check(req),
         };
         match outcome {
             None => Action::PREPARED | Action::NO_JOIN | Action::READONLY,
@@ -188,10 +205,8 @@ impl Participant for CheckFields {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
-    use crate::txn::keys::Request;
+    use crate::iso::IsoMsg;
     use crate::txn::TextMessage;
 
     fn checker() -> CheckFields {
@@ -204,32 +219,65 @@ mod tests {
         .expect("valid config")
     }
 
-    const GOOD: &[(u8, &str)] = &[(3, "000000"), (4, "000000001000"), (11, "000000000001"), (41, "TERM0001")];
+    const GOOD: &[(u8, &str)] = &[
+        (3, "000000"),
+        (4, "000000001000"),
+        (11, "000000000001"),
+        (41, "TERM0001"),
+    ];
 
     #[test]
     fn table() {
         let with = |extra: &[(u8, &str)], without: &[u8]| {
-            let mut fields: Vec<(u8, &str)> = GOOD.iter().copied().filter(|(n, _)| !without.contains(n)).collect();
+            let mut fields: Vec<(u8, &str)> = GOOD
+                .iter()
+                .copied()
+                .filter(|(n, _)| !without.contains(n))
+                .collect();
             fields.extend_from_slice(extra);
             TextMessage::new("2100", &fields)
         };
-        let cases: Vec<(&str, TextMessage, Option<(ResultCode, &str)>)> = vec![
+        type Want = Option<(ResultCode, &'static str)>;
+        let cases: Vec<(&str, TextMessage, Want)> = vec![
             ("all mandatory", with(&[], &[]), None),
             ("plus optional", with(&[(14, "2912")], &[]), None),
-            ("missing", with(&[], &[4, 41]), Some((ResultCode::MISSING_FIELD, "missing field 4 41"))),
-            ("extra", with(&[(60, "x"), (61, "y")], &[]), Some((ResultCode::EXTRA_FIELD, "extra field 60 61"))),
-            ("bad pcode", with(&[(3, "12AB56")], &[]), Some((ResultCode::INVALID_FIELD, "invalid field 3"))),
-            ("bad amount", with(&[(4, "12")], &[]), Some((ResultCode::INVALID_FIELD, "invalid field 4"))),
+            (
+                "missing",
+                with(&[], &[4, 41]),
+                Some((ResultCode::MISSING_FIELD, "missing field 4 41")),
+            ),
+            (
+                "extra",
+                with(&[(60, "x"), (61, "y")], &[]),
+                Some((ResultCode::EXTRA_FIELD, "extra field 60 61")),
+            ),
+            (
+                "bad pcode",
+                with(&[(3, "12AB56")], &[]),
+                Some((ResultCode::INVALID_FIELD, "invalid field 3")),
+            ),
+            (
+                "bad amount",
+                with(&[(4, "12")], &[]),
+                Some((ResultCode::INVALID_FIELD, "invalid field 4")),
+            ),
             (
                 "missing wins over extra, all listed",
                 with(&[(60, "x")], &[11]),
-                Some((ResultCode::MISSING_FIELD, "missing field 11; extra field 60")),
+                Some((
+                    ResultCode::MISSING_FIELD,
+                    "missing field 11; extra field 60",
+                )),
             ),
         ];
         let c = checker();
         for (desc, msg, want) in cases {
             let got = c.check(&msg);
-            assert_eq!(got.as_ref().map(|(rc, t)| (*rc, t.as_str())), want, "{desc}");
+            assert_eq!(
+                got.as_ref().map(|(rc, t)| (*rc, t.as_str())),
+                want,
+                "{desc}"
+            );
         }
     }
 
@@ -242,17 +290,36 @@ mod tests {
         assert_eq!(ctx.get(&RESULT_CODE), Some(&ResultCode::INVALID_REQUEST));
 
         let mut ctx = Context::new();
-        ctx.put(&REQUEST, Arc::new(TextMessage::new("2100", GOOD)) as Request);
-        assert_eq!(c.prepare(1, &mut ctx).await, Action::PREPARED | Action::NO_JOIN | Action::READONLY);
+        let req = GOOD
+            .iter()
+            .fold(IsoMsg::with_mti("2100").expect("mti"), |m, (n, v)| {
+                m.with(*n, v)
+            });
+        ctx.put(&REQUEST, req);
+        assert_eq!(
+            c.prepare(1, &mut ctx).await,
+            Action::PREPARED | Action::NO_JOIN | Action::READONLY
+        );
         assert!(!ctx.has(&RESULT_CODE));
     }
 
     #[test]
     fn formats_parse_and_match() {
-        let cases = [("n6", "123456", true), ("n6", "12345", false), ("n..3", "12", true), ("n..3", "", false),
-            ("an..4", "ab1", true), ("an..4", "a b", false), ("ans..5", "a b!", true)];
+        let cases = [
+            ("n6", "123456", true),
+            ("n6", "12345", false),
+            ("n..3", "12", true),
+            ("n..3", "", false),
+            ("an..4", "ab1", true),
+            ("an..4", "a b", false),
+            ("ans..5", "a b!", true),
+        ];
         for (f, text, ok) in cases {
-            assert_eq!(FieldFormat::parse(f).map(|x| x.matches(text)), Ok(ok), "{f} {text:?}");
+            assert_eq!(
+                FieldFormat::parse(f).map(|x| x.matches(text)),
+                Ok(ok),
+                "{f} {text:?}"
+            );
         }
         for bad in ["x6", "n", "n..", "n0", "n..0", "nabc"] {
             assert!(FieldFormat::parse(bad).is_err(), "{bad}");

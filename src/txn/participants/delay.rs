@@ -60,10 +60,17 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn sleeps_for_the_configured_time() {
-        let d = Delay::new(DelayConfig { prepare_delay: 250, commit_delay: 100, abort_delay: 0 });
+        let d = Delay::new(DelayConfig {
+            prepare_delay: 250,
+            commit_delay: 100,
+            abort_delay: 0,
+        });
         let mut ctx = Context::new();
         let t0 = tokio::time::Instant::now();
-        assert_eq!(d.prepare(1, &mut ctx).await, Action::PREPARED | Action::READONLY);
+        assert_eq!(
+            d.prepare(1, &mut ctx).await,
+            Action::PREPARED | Action::READONLY
+        );
         assert_eq!(t0.elapsed(), Duration::from_millis(250));
         d.commit(1, &mut ctx).await;
         assert_eq!(t0.elapsed(), Duration::from_millis(350));

@@ -32,7 +32,10 @@ mod tests {
         }))
         .expect("parses");
         let sel = cfg.build().expect("valid");
-        assert_eq!(sel.route("200.00"), ["financial".to_owned(), "sendresponse".to_owned()]);
+        assert_eq!(
+            sel.route("200.00"),
+            ["financial".to_owned(), "sendresponse".to_owned()]
+        );
         assert_eq!(sel.route("804"), ["sendresponse".to_owned()]);
         let bad: Result<SwitchConfig, _> = serde_json::from_value(serde_json::json!({"route": {}}));
         assert!(bad.is_err(), "unknown keys are rejected");
