@@ -8,7 +8,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod bench;
+mod bench_codec;
+mod bench_txn;
 pub mod iso;
+pub mod txn;
 
 /// Switchyard: an ISO-8583 transaction switch.
 #[derive(Debug, Parser)]
@@ -26,6 +29,9 @@ enum Command {
     /// Benchmarks; each prints a JSON summary as its last line.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Transaction manager tools.
+    #[command(subcommand)]
+    Txn(txn::TxnCommand),
 }
 
 /// Parse the command line, run the command, print any error as one line on stderr.
@@ -34,6 +40,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Iso(cmd) => iso::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
+        Command::Txn(cmd) => txn::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
