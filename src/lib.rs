@@ -5,6 +5,7 @@
 //! manager and participants) → `ledger` (layered double-entry accounts). `deploy` wires components from
 //! YAML descriptors; `gateway` bridges HTTP to ISO; `cli` holds the command-line front end.
 
-pub mod iso;
-pub mod space;
 pub mod cli;
+pub mod iso;
+pub mod ledger;
+pub mod space;

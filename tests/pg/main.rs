@@ -1,0 +1,4 @@
+//! Ledger, space and HTTP tests against a real PostgreSQL started by the shared harness.
+
+mod harness;
+mod post;
