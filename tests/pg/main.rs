@@ -1,4 +1,6 @@
 //! Ledger, space and HTTP tests against a real PostgreSQL started by the shared harness.
 
+mod balance;
+mod concurrency;
 mod harness;
 mod post;
