@@ -142,6 +142,8 @@ impl Nature {
     pub fn signed(self, net: rust_decimal::Decimal) -> rust_decimal::Decimal {
         match self {
             Nature::Debit => net,
+            // no "-0" for an untouched credit account
+            Nature::Credit if net.is_zero() => rust_decimal::Decimal::ZERO,
             Nature::Credit => -net,
         }
     }
