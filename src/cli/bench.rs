@@ -14,8 +14,8 @@ use super::db::DbTarget;
 use crate::ledger::chart::{import_chart, Chart, ChartAccount};
 use crate::ledger::rules::{NewRule, RuleKind};
 use crate::ledger::{
-    check, connect, create_database, migrate, post, AccountCode, AccountKind, GroupCommit, GroupCommitConfig,
-    JournalLayer, Layer, Nature, NewJournal, NewTransaction,
+    check, connect, create_database, migrate, post, AccountCode, AccountKind, GroupCommit,
+    GroupCommitConfig, JournalLayer, Layer, Nature, NewJournal, NewTransaction,
 };
 
 /// Benchmarks.
@@ -104,7 +104,10 @@ fn bench_chart(accounts: usize) -> anyhow::Result<Chart> {
             description: "bench ledger".into(),
             start_date: None,
             end_date: None,
-            layers: vec![JournalLayer { layer: Layer::accounting(840)?, double_entry: true }],
+            layers: vec![JournalLayer {
+                layer: Layer::accounting(840)?,
+                double_entry: true,
+            }],
         }],
         accounts: vec![ChartAccount {
             code: AccountCode::new("2")?,
@@ -138,7 +141,8 @@ async fn setup(b: &LedgerBench) -> anyhow::Result<PgPool> {
         .context("dropping the previous bench database")?;
     create_database(&admin, &b.bench_database).await?;
     admin.close().await;
-    let pool_size = (b.workers.max(1) + 2).max(if b.workers == 0 { b.concurrency } else { 0 }) as u32;
+    let pool_size =
+        (b.workers.max(1) + 2).max(if b.workers == 0 { b.concurrency } else { 0 }) as u32;
     let pool = connect(admin_options.database(&b.bench_database), pool_size).await?;
     migrate(&pool).await?;
     import_chart(&pool, &bench_chart(b.accounts)?).await?;
@@ -167,12 +171,20 @@ async fn ledger(b: LedgerBench) -> anyhow::Result<()> {
         bail!("need --concurrency >= 1 and --accounts >= 2");
     }
     let pool = setup(&b).await?;
-    let accounts: Arc<Vec<AccountCode>> = Arc::new((0..b.accounts).map(account_code).collect::<anyhow::Result<_>>()?);
+    let accounts: Arc<Vec<AccountCode>> = Arc::new(
+        (0..b.accounts)
+            .map(account_code)
+            .collect::<anyhow::Result<_>>()?,
+    );
     let usd = Layer::accounting(840)?;
     let poster = (b.workers > 0).then(|| {
         Arc::new(GroupCommit::start(
             pool.clone(),
-            GroupCommitConfig { workers: b.workers, max_batch: b.max_batch, ..GroupCommitConfig::default() },
+            GroupCommitConfig {
+                workers: b.workers,
+                max_batch: b.max_batch,
+                ..GroupCommitConfig::default()
+            },
         ))
     });
     let deadline = Instant::now() + Duration::from_secs(b.seconds);
@@ -182,7 +194,8 @@ async fn ledger(b: LedgerBench) -> anyhow::Result<()> {
         let (pool, poster, accounts) = (pool.clone(), poster.clone(), accounts.clone());
         tasks.push(tokio::spawn(async move {
             let mut hist = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3)?;
-            let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (c as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03));
+            let mut rng =
+                Rng(0x9E37_79B9_7F4A_7C15 ^ (c as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03));
             let mut errors = 0u64;
             while Instant::now() < deadline {
                 let t = transaction(&mut rng, &accounts, usd);
@@ -212,7 +225,7 @@ async fn ledger(b: LedgerBench) -> anyhow::Result<()> {
         errors += e;
     }
     let elapsed = started.elapsed().as_secs_f64();
-    if let Some(p) = poster.and_then(|p| Arc::into_inner(p)) {
+    if let Some(p) = poster.and_then(Arc::into_inner) {
         p.shutdown(Duration::from_secs(10)).await;
     }
     let posts = hist.len();
@@ -228,16 +241,29 @@ async fn ledger(b: LedgerBench) -> anyhow::Result<()> {
             b.concurrency, b.workers, b.max_batch
         );
         match &report.discrepancy {
-            None => println!("ledger check: OK ({} transactions, {} entries)", report.transactions, report.entries),
+            None => println!(
+                "ledger check: OK ({} transactions, {} entries)",
+                report.transactions, report.entries
+            ),
             Some(d) => println!("ledger check: FAILED: {d}"),
         }
     }
     if !report.is_ok() || errors > 0 {
-        bail!("benchmark run was not clean: {errors} errors, check {:?}", report.discrepancy);
+        bail!(
+            "benchmark run was not clean: {errors} errors, check {:?}",
+            report.discrepancy
+        );
     }
-    let pgbench_tps = if b.pgbench { Some(pgbench(&b).await?) } else { None };
+    let pgbench_tps = if b.pgbench {
+        Some(pgbench(&b).await?)
+    } else {
+        None
+    };
     if let (Some(tps), false) = (pgbench_tps, b.json) {
-        println!("pgbench tpcb-like: {tps:.0} tps; ledger/pgbench = {:.2}", pps / tps);
+        println!(
+            "pgbench tpcb-like: {tps:.0} tps; ledger/pgbench = {:.2}",
+            pps / tps
+        );
     }
     let mut json = serde_json::json!({ "posts_per_sec": (pps * 10.0).round() / 10.0, "p99_ms": (p99 * 100.0).round() / 100.0 });
     if let Some(tps) = pgbench_tps {
@@ -262,7 +288,10 @@ async fn pgbench(b: &LedgerBench) -> anyhow::Result<f64> {
     let run = |args: Vec<String>| {
         let exe = exe.clone();
         async move {
-            let child = tokio::process::Command::new(&exe).args(&args).kill_on_drop(true).output();
+            let child = tokio::process::Command::new(&exe)
+                .args(&args)
+                .kill_on_drop(true)
+                .output();
             let out = tokio::time::timeout(Duration::from_secs(600), child)
                 .await
                 .context("pgbench timed out")?
@@ -279,7 +308,20 @@ async fn pgbench(b: &LedgerBench) -> anyhow::Result<f64> {
     let mut bench = common.to_vec();
     let (c, t) = (b.concurrency.to_string(), b.seconds.to_string());
     let j = b.concurrency.min(2).to_string();
-    bench.extend(["-b", "tpcb-like", "-c", &c, "-j", &j, "-T", &t, "switchyard_pgbench"].map(String::from));
+    bench.extend(
+        [
+            "-b",
+            "tpcb-like",
+            "-c",
+            &c,
+            "-j",
+            &j,
+            "-T",
+            &t,
+            "switchyard_pgbench",
+        ]
+        .map(String::from),
+    );
     let out = run(bench).await?;
     out.lines()
         .find_map(|l| l.strip_prefix("tps = "))

@@ -3,12 +3,12 @@
 
 use std::path::PathBuf;
 
+use crate::ledger::cluster::{ClusterStatus, PrivateCluster};
+use crate::ledger::{connect, create_database, migrate};
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::PgPool;
-use crate::ledger::cluster::{ClusterStatus, PrivateCluster};
-use crate::ledger::{connect, create_database, migrate};
 
 /// Where the database is: `DATABASE_URL`, else the private cluster under `--var`.
 #[derive(Debug, Clone, Args)]
@@ -27,7 +27,8 @@ pub struct DbTarget {
 impl DbTarget {
     /// The private cluster (not started).
     pub fn cluster(&self) -> anyhow::Result<PrivateCluster> {
-        PrivateCluster::new(&self.var).with_context(|| format!("private cluster under {}", self.var.display()))
+        PrivateCluster::new(&self.var)
+            .with_context(|| format!("private cluster under {}", self.var.display()))
     }
 
     /// Connect options for the target database; the private cluster must be running.
@@ -72,7 +73,9 @@ pub fn run(cmd: DbCommand) -> anyhow::Result<()> {
     match cmd {
         DbCommand::Start(t) => {
             if t.database_url.is_some() {
-                bail!("DATABASE_URL is set: that server is used, the private cluster is not started");
+                bail!(
+                    "DATABASE_URL is set: that server is used, the private cluster is not started"
+                );
             }
             let mut cluster = t.cluster()?;
             cluster.start()?;
@@ -102,7 +105,9 @@ pub fn run(cmd: DbCommand) -> anyhow::Result<()> {
             if t.database_url.is_some() {
                 let version: String = super::block_on(async {
                     let pool = t.pool(1).await?;
-                    let v = sqlx::query_scalar("SELECT version()").fetch_one(&pool).await?;
+                    let v = sqlx::query_scalar("SELECT version()")
+                        .fetch_one(&pool)
+                        .await?;
                     anyhow::Ok(v)
                 })??;
                 println!("DATABASE_URL server: {version}");
@@ -114,7 +119,10 @@ pub fn run(cmd: DbCommand) -> anyhow::Result<()> {
                     Ok(())
                 }
                 ClusterStatus::Stopped => bail!("stopped (under {})", t.var.display()),
-                ClusterStatus::NotInitialized => bail!("no cluster under {}: run `switchyard db start`", t.var.display()),
+                ClusterStatus::NotInitialized => bail!(
+                    "no cluster under {}: run `switchyard db start`",
+                    t.var.display()
+                ),
             }
         }
         DbCommand::Url(t) => {

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
 use clap::Subcommand;
 use sqlx::PgPool;
 
@@ -13,6 +12,7 @@ use crate::ledger::balance::{all_nets, rolled_up};
 use crate::ledger::chart::{import_chart, Chart};
 use crate::ledger::journal::{find_journal, list_journals, Journal};
 use crate::ledger::layer::parse_layers;
+use crate::ledger::time::{parse_as_of, parse_from, parse_to};
 use crate::ledger::{balance, check, statement, Account, AccountCode, Layer};
 
 /// Ledger commands.
@@ -72,35 +72,6 @@ pub enum LedgerCommand {
     },
 }
 
-/// Which end of a day a bare date stands for.
-#[derive(Clone, Copy)]
-enum DayEnd {
-    Start,
-    Next,
-}
-
-/// Parse an RFC 3339 instant or a `YYYY-MM-DD` date.
-fn parse_time(s: &str, end: DayEnd) -> anyhow::Result<DateTime<Utc>> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    let date = NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .with_context(|| format!("{s:?} is neither an RFC 3339 time nor a YYYY-MM-DD date"))?;
-    let date = match end {
-        DayEnd::Start => date,
-        DayEnd::Next => date.succ_opt().context("date out of range")?,
-    };
-    Ok(date.and_hms_opt(0, 0, 0).context("midnight")?.and_utc())
-}
-
-/// An as-of instant: RFC 3339 as given; a date means through its end (next midnight − 1 µs).
-fn parse_as_of(s: &str) -> anyhow::Result<DateTime<Utc>> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    Ok(parse_time(s, DayEnd::Next)? - Duration::microseconds(1))
-}
-
 async fn journal(pool: &PgPool, name: Option<&str>) -> anyhow::Result<Journal> {
     if let Some(name) = name {
         return Ok(find_journal(pool, name).await?);
@@ -108,10 +79,15 @@ async fn journal(pool: &PgPool, name: Option<&str>) -> anyhow::Result<Journal> {
     let mut all = list_journals(pool).await?;
     match all.len() {
         1 => Ok(all.remove(0)),
-        0 => bail!("there are no journals: import a chart first (switchyard ledger import-chart FILE)"),
+        0 => bail!(
+            "there are no journals: import a chart first (switchyard ledger import-chart FILE)"
+        ),
         _ => bail!(
             "several journals ({}): choose one with --journal",
-            all.iter().map(|j| j.name.as_str()).collect::<Vec<_>>().join(", ")
+            all.iter()
+                .map(|j| j.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }
@@ -129,7 +105,11 @@ fn layers_for(account: &Account, layers: Option<&str>) -> anyhow::Result<Vec<Lay
 }
 
 fn layers_text(layers: &[Layer]) -> String {
-    layers.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(",")
+    layers
+        .iter()
+        .map(|l| l.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Run a `ledger` command.
@@ -143,7 +123,10 @@ async fn run_async(cmd: LedgerCommand) -> anyhow::Result<()> {
             let pool = db.pool(2).await?;
             let accounts = list_accounts(&pool).await?;
             let Some(name) = name else {
-                println!("{:<24} {:<9} {:<6} {:<4} description", "code", "kind", "nature", "cur");
+                println!(
+                    "{:<24} {:<9} {:<6} {:<4} description",
+                    "code", "kind", "nature", "cur"
+                );
                 for a in &accounts {
                     println!(
                         "{:<24} {:<9} {:<6} {:<4} {}",
@@ -164,15 +147,29 @@ async fn run_async(cmd: LedgerCommand) -> anyhow::Result<()> {
             }
             println!("  description");
             for a in &accounts {
-                print!("{:<24} {:<9} {:<6}", a.code.as_str(), a.kind.as_str(), a.nature.as_str());
+                print!(
+                    "{:<24} {:<9} {:<6}",
+                    a.code.as_str(),
+                    a.kind.as_str(),
+                    a.nature.as_str()
+                );
                 for l in &j.layers {
-                    print!(" {:>18}", rolled_up(a, &accounts, &nets, &[l.layer]).to_string());
+                    print!(
+                        " {:>18}",
+                        rolled_up(a, &accounts, &nets, &[l.layer]).to_string()
+                    );
                 }
                 println!("  {}", a.description);
             }
             Ok(())
         }
-        LedgerCommand::Balance { account, journal: name, layers, as_of, db } => {
+        LedgerCommand::Balance {
+            account,
+            journal: name,
+            layers,
+            as_of,
+            db,
+        } => {
             let pool = db.pool(2).await?;
             let code = AccountCode::new(account)?;
             let j = journal(&pool, name.as_deref()).await?;
@@ -181,17 +178,29 @@ async fn run_async(cmd: LedgerCommand) -> anyhow::Result<()> {
             let as_of = as_of.as_deref().map(parse_as_of).transpose()?;
             let b = balance(&pool, &j.name, &code, &layers, as_of).await?;
             let when = as_of.map_or("now".to_string(), |t| format!("as of {}", t.to_rfc3339()));
-            println!("{} {} layers {} {when}: {b}", j.name, code, layers_text(&layers));
+            println!(
+                "{} {} layers {} {when}: {b}",
+                j.name,
+                code,
+                layers_text(&layers)
+            );
             Ok(())
         }
-        LedgerCommand::Statement { account, from, to, journal: name, layers, db } => {
+        LedgerCommand::Statement {
+            account,
+            from,
+            to,
+            journal: name,
+            layers,
+            db,
+        } => {
             let pool = db.pool(2).await?;
             let code = AccountCode::new(account)?;
             let j = journal(&pool, name.as_deref()).await?;
             let a = find_account(&pool, &code).await?;
             let layers = layers_for(&a, layers.as_deref())?;
-            let from = parse_time(&from, DayEnd::Start)?;
-            let to = parse_time(&to, DayEnd::Next)?;
+            let from = parse_from(&from)?;
+            let to = parse_to(&to)?;
             let s = statement(&pool, &j.name, &code, &layers, from, to).await?;
             println!(
                 "statement of {} ({}) in {} on layers {} from {} to {}",
@@ -202,8 +211,18 @@ async fn run_async(cmd: LedgerCommand) -> anyhow::Result<()> {
                 s.from.to_rfc3339(),
                 s.to.to_rfc3339()
             );
-            println!("{:<32} {:>6} {:>16} {:>16} {:>18}  detail", "time", "layer", "debit", "credit", "balance");
-            println!("{:<32} {:>6} {:>16} {:>16} {:>18}", "opening", "", "", "", s.opening.to_string());
+            println!(
+                "{:<32} {:>6} {:>16} {:>16} {:>18}  detail",
+                "time", "layer", "debit", "credit", "balance"
+            );
+            println!(
+                "{:<32} {:>6} {:>16} {:>16} {:>18}",
+                "opening",
+                "",
+                "",
+                "",
+                s.opening.to_string()
+            );
             for l in &s.lines {
                 let (dr, cr) = match l.side {
                     crate::ledger::Side::Debit => (l.amount.to_string(), String::new()),
@@ -219,7 +238,14 @@ async fn run_async(cmd: LedgerCommand) -> anyhow::Result<()> {
                     l.detail
                 );
             }
-            println!("{:<32} {:>6} {:>16} {:>16} {:>18}", "closing", "", "", "", s.closing.to_string());
+            println!(
+                "{:<32} {:>6} {:>16} {:>16} {:>18}",
+                "closing",
+                "",
+                "",
+                "",
+                s.closing.to_string()
+            );
             if s.truncated {
                 println!("(truncated: narrow the range)");
             }
@@ -241,11 +267,18 @@ async fn run_async(cmd: LedgerCommand) -> anyhow::Result<()> {
             }
         }
         LedgerCommand::ImportChart { file, db } => {
-            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-            let chart = Chart::from_yaml(&text).with_context(|| format!("in {}", file.display()))?;
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let chart =
+                Chart::from_yaml(&text).with_context(|| format!("in {}", file.display()))?;
             let pool = db.pool(2).await?;
-            let s = import_chart(&pool, &chart).await.with_context(|| format!("importing {}", file.display()))?;
-            println!("imported {} journals, {} accounts, {} rules", s.journals, s.accounts, s.rules);
+            let s = import_chart(&pool, &chart)
+                .await
+                .with_context(|| format!("importing {}", file.display()))?;
+            println!(
+                "imported {} journals, {} accounts, {} rules",
+                s.journals, s.accounts, s.rules
+            );
             Ok(())
         }
     }

@@ -39,7 +39,9 @@ enum Command {
 
 /// Run `fut` to completion on a fresh multi-threaded tokio runtime.
 pub(crate) fn block_on<F: Future>(fut: F) -> anyhow::Result<F::Output> {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     Ok(rt.block_on(fut))
 }
 

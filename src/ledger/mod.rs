@@ -22,6 +22,7 @@ pub mod post;
 pub mod reverse;
 pub mod rules;
 pub mod statement;
+pub mod time;
 pub mod transaction;
 
 use std::time::Duration;

@@ -3,4 +3,5 @@
 mod balance;
 mod concurrency;
 mod harness;
+mod http;
 mod post;
