@@ -4,6 +4,8 @@
 //! waiting (asynchronously, without polling) up to a timeout. This trait is the contract that the
 //! transaction manager, servers and muxes program against; `tspace` is the in-memory implementation.
 
+pub mod pg;
+
 use std::time::Duration;
 
 use async_trait::async_trait;

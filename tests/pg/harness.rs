@@ -63,6 +63,8 @@ pub fn server() -> PgConnectOptions {
 pub struct TestDb {
     /// Pool on the fresh database.
     pub pool: PgPool,
+    /// Its connect options (for a second "node").
+    pub options: PgConnectOptions,
 }
 
 impl TestDb {
@@ -84,9 +86,9 @@ impl TestDb {
             .expect("create database");
         admin_pool.close().await;
         let options = admin.database(&name);
-        let pool = connect(options, 16).await.expect("connect test db");
+        let pool = connect(options.clone(), 16).await.expect("connect test db");
         migrate(&pool).await.expect("migrate");
-        TestDb { pool }
+        TestDb { pool, options }
     }
 
     /// A fresh database with the jCard-style chart below imported.

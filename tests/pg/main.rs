@@ -5,3 +5,4 @@ mod concurrency;
 mod harness;
 mod http;
 mod post;
+mod space;
