@@ -57,7 +57,6 @@ CREATE TABLE gl_transactions (
     -- the transaction this one reverses; UNIQUE: a transaction is reversed at most once
     reverses   UUID UNIQUE REFERENCES gl_transactions (id)
 );
-CREATE INDEX gl_transactions_journal_ts ON gl_transactions (journal_id, ts);
 
 CREATE TABLE gl_entries (
     txn_id     UUID NOT NULL REFERENCES gl_transactions (id),

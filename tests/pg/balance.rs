@@ -166,3 +166,48 @@ async fn check_finds_tampering() {
         other => panic!("expected Unbalanced, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn worked_example_from_the_docs() {
+    let db = TestDb::with_chart().await;
+    let alice = |db: &TestDb| {
+        let pool = db.pool.clone();
+        async move {
+            let mut out = Vec::new();
+            for layers in [vec![840], vec![840, 1840], vec![840, 1840, 2840]] {
+                let ls: Vec<Layer> = layers.into_iter().map(layer).collect();
+                out.push(
+                    balance(&pool, "jcard", &code(ALICE), &ls, None)
+                        .await
+                        .unwrap()
+                        .to_string(),
+                );
+            }
+            out
+        }
+    };
+    post(&db.pool, &deposit(ALICE, "100.00")).await.unwrap();
+    assert_eq!(alice(&db).await, ["100.00", "100.00", "100.00"]);
+    let line = NewTransaction::new("jcard", "credit line").credit(
+        &code(ALICE),
+        amt("500.00"),
+        layer(2840),
+    );
+    post(&db.pool, &line).await.unwrap();
+    assert_eq!(alice(&db).await, ["100.00", "100.00", "600.00"]);
+    let hold = NewTransaction::new("jcard", "authorization")
+        .debit(&code(ALICE), amt("30.00"), layer(1840))
+        .credit(&code(PENDING), amt("30.00"), layer(1840));
+    post(&db.pool, &hold).await.unwrap();
+    assert_eq!(alice(&db).await, ["100.00", "70.00", "570.00"]);
+    let completion = NewTransaction::new("jcard", "completion")
+        .debit(&code(ALICE), amt("30.00"), layer(840))
+        .credit(&code(BANK), amt("30.00"), layer(840))
+        .credit(&code(ALICE), amt("30.00"), layer(1840))
+        .debit(&code(PENDING), amt("30.00"), layer(1840));
+    post(&db.pool, &completion).await.unwrap();
+    assert_eq!(alice(&db).await, ["70.00", "70.00", "570.00"]);
+    assert_eq!(bal(&db, BANK, &[840]).await, d(70));
+    assert_eq!(bal(&db, "2", &[840]).await, d(70));
+    assert_eq!(bal(&db, "1", &[840, 1840]).await, d(70));
+}
