@@ -7,5 +7,6 @@
 
 pub mod cli;
 pub mod iso;
+pub mod ledger;
 pub mod space;
 pub mod txn;

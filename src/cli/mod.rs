@@ -3,14 +3,18 @@
 //! Each family lives in its own file (`iso.rs`, `bench.rs`, ...) with a clap `Subcommand` enum and a
 //! `run` function; this file only wires them together and turns errors into a one-line message and exit code.
 
+use std::future::Future;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 pub mod bench;
 mod bench_codec;
+mod bench_ledger;
 mod bench_txn;
+pub mod db;
 pub mod iso;
+pub mod ledger;
 pub mod txn;
 
 /// Switchyard: an ISO-8583 transaction switch.
@@ -26,6 +30,12 @@ enum Command {
     /// Pack, unpack and dump ISO-8583 messages.
     #[command(subcommand)]
     Iso(iso::IsoCommand),
+    /// Manage the private PostgreSQL cluster (or check the DATABASE_URL server).
+    #[command(subcommand)]
+    Db(db::DbCommand),
+    /// Query and audit the ledger; import a chart of accounts.
+    #[command(subcommand)]
+    Ledger(ledger::LedgerCommand),
     /// Benchmarks; each prints a JSON summary as its last line.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -34,11 +44,21 @@ enum Command {
     Txn(txn::TxnCommand),
 }
 
+/// Run `fut` to completion on a fresh multi-threaded tokio runtime.
+pub(crate) fn block_on<F: Future>(fut: F) -> anyhow::Result<F::Output> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    Ok(rt.block_on(fut))
+}
+
 /// Parse the command line, run the command, print any error as one line on stderr.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Iso(cmd) => iso::run(cmd),
+        Command::Db(cmd) => db::run(cmd),
+        Command::Ledger(cmd) => ledger::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
         Command::Txn(cmd) => txn::run(cmd),
     };
