@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod iso;
+pub mod sim;
 
 /// Switchyard: an ISO-8583 transaction switch.
 #[derive(Debug, Parser)]
@@ -22,6 +23,9 @@ enum Command {
     /// Pack, unpack and dump ISO-8583 messages.
     #[command(subcommand)]
     Iso(iso::IsoCommand),
+    /// Simulators: a host that answers, load clients, idle connections.
+    #[command(subcommand)]
+    Sim(sim::SimCommand),
 }
 
 /// Parse the command line, run the command, print any error as one line on stderr.
@@ -29,6 +33,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Iso(cmd) => iso::run(cmd),
+        Command::Sim(cmd) => sim::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
