@@ -6,9 +6,9 @@
 //! YAML descriptors; `gateway` bridges HTTP to ISO; `cli` holds the command-line front end.
 
 pub mod channel;
+pub mod cli;
 pub mod iso;
 pub mod mux;
 pub mod sim;
 pub mod space;
-
-pub mod cli;
+pub mod txn;

@@ -87,6 +87,17 @@ impl ReplyHandle {
     }
 }
 
+#[async_trait::async_trait]
+impl crate::txn::ReplySink for ReplyHandle {
+    async fn send(&self, response: IsoMsg) -> Result<(), crate::txn::ReplyError> {
+        match ReplyHandle::send(self, response).await {
+            Ok(()) => Ok(()),
+            Err(ChannelError::Closed(_)) => Err(crate::txn::ReplyError::Closed),
+            Err(e) => Err(crate::txn::ReplyError::Failed(e.to_string())),
+        }
+    }
+}
+
 impl fmt::Debug for ReplyHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "ReplyHandle({})", self.describe())

@@ -21,6 +21,7 @@ use super::session::{self, SessionCtx};
 use super::tls::ServerTls;
 use crate::iso::Spec;
 use crate::space::Space;
+use crate::txn::{Context, ReplySink, REPLY, REQUEST};
 
 /// What to do with a frame whose message cannot be unpacked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
@@ -50,6 +51,14 @@ pub enum RequestSink {
         /// Queue name.
         queue: String,
     },
+    /// `out` a transaction context to this queue of a space: the TransactionManager's input, with the
+    /// message under `REQUEST` and the reply handle under `REPLY`.
+    Txn {
+        /// The space.
+        space: Arc<dyn Space<Context>>,
+        /// Queue name (the manager's `queue`).
+        queue: String,
+    },
     /// Call a listener.
     Listener(Arc<dyn RequestListener>),
 }
@@ -58,6 +67,12 @@ impl RequestSink {
     pub(crate) fn dispatch(&self, req: Request) {
         match self {
             RequestSink::Space { space, queue } => space.out(queue, req, None),
+            RequestSink::Txn { space, queue } => {
+                let mut ctx = Context::new();
+                ctx.put(&REQUEST, req.msg);
+                ctx.put(&REPLY, Arc::new(req.reply) as Arc<dyn ReplySink>);
+                space.out(queue, ctx, None);
+            }
             RequestSink::Listener(l) => l.on_request(req),
         }
     }

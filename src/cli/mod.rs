@@ -7,8 +7,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod bench;
 pub mod iso;
 pub mod sim;
+pub mod txn;
 
 /// Switchyard: an ISO-8583 transaction switch.
 #[derive(Debug, Parser)]
@@ -23,6 +25,12 @@ enum Command {
     /// Pack, unpack and dump ISO-8583 messages.
     #[command(subcommand)]
     Iso(iso::IsoCommand),
+    /// Load generators and micro-benchmarks.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+    /// Transaction manager tools.
+    #[command(subcommand)]
+    Txn(txn::TxnCommand),
     /// Simulators: a host that answers, load clients, idle connections.
     #[command(subcommand)]
     Sim(sim::SimCommand),
@@ -33,6 +41,8 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Iso(cmd) => iso::run(cmd),
+        Command::Bench(cmd) => bench::run(cmd),
+        Command::Txn(cmd) => txn::run(cmd),
         Command::Sim(cmd) => sim::run(cmd),
     };
     match result {

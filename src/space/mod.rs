@@ -2,11 +2,24 @@
 //!
 //! A space maps keys (queue names) to FIFO lists of values. Producers `out` values; consumers `in_` them,
 //! waiting (asynchronously, without polling) up to a timeout. This trait is the contract that the
-//! transaction manager, servers and muxes program against; `tspace` is the in-memory implementation.
+//! transaction manager, servers and muxes program against; `tspace` is the in-memory implementation,
+//! `registry` finds spaces by address (`tspace:NAME`, later `pg:NAME`).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+
+pub mod addr;
+pub mod lease;
+pub mod listener;
+pub mod registry;
+pub mod tspace;
+
+pub use addr::{AddrError, Scheme, SpaceAddr};
+pub use listener::{ListenerId, SpaceListener};
+pub use registry::{RegistryError, SpaceFactory, SpaceRegistry};
+pub use tspace::TSpace;
 
 /// jPOS Space operations over string keys and values of type `V`.
 ///
@@ -32,4 +45,8 @@ pub trait Space<V: Clone + Send + Sync + 'static>: Send + Sync {
     async fn nrd(&self, key: &str, timeout: Duration) -> bool;
     /// Number of live (unexpired) values under `key`.
     fn size(&self, key: &str) -> usize;
+    /// Call `listener` after every `out`/`push`/`put` under `key` (the value stays in the space).
+    fn add_listener(&self, key: &str, listener: Arc<dyn SpaceListener<V>>) -> ListenerId;
+    /// Remove a listener added with [`Space::add_listener`]; false if it was not registered.
+    fn remove_listener(&self, key: &str, id: ListenerId) -> bool;
 }

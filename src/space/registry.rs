@@ -1,0 +1,141 @@
+//! Space registry: find (or create) spaces by address, so components share queues by name.
+//!
+//! `tspace:` spaces are created on first use. Other schemes (`pg:`) are served by factories registered
+//! at start-up by the layer that owns them; asking for an unserved scheme is an error, not a silent TSpace.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+use thiserror::Error;
+
+use super::addr::{AddrError, Scheme, SpaceAddr};
+use super::{Space, TSpace};
+
+/// Creates spaces for one scheme (e.g. the PostgreSQL layer for `pg:`).
+pub trait SpaceFactory<V>: Send + Sync {
+    /// Open the space named `name`.
+    fn open(&self, name: &str) -> Result<Arc<dyn Space<V>>, RegistryError>;
+}
+
+/// Why a space could not be found or opened.
+#[derive(Debug, Error)]
+pub enum RegistryError {
+    /// The address does not parse.
+    #[error(transparent)]
+    Addr(#[from] AddrError),
+    /// Nothing serves this scheme (e.g. `pg:` before the PostgreSQL layer registered itself).
+    #[error("space '{0}': no provider registered for scheme '{scheme}'", scheme = .0.scheme.as_str())]
+    NoProvider(SpaceAddr),
+    /// The provider failed to open the space.
+    #[error("space '{addr}': {reason}")]
+    Open {
+        /// Which space.
+        addr: SpaceAddr,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// Spaces by address, holding values of type `V`.
+pub struct SpaceRegistry<V> {
+    spaces: RwLock<HashMap<SpaceAddr, Arc<dyn Space<V>>>>,
+    factories: RwLock<HashMap<Scheme, Arc<dyn SpaceFactory<V>>>>,
+}
+
+impl<V: Clone + Send + Sync + 'static> Default for SpaceRegistry<V> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<V: Clone + Send + Sync + 'static> SpaceRegistry<V> {
+    /// A registry serving `tspace:` only.
+    pub fn new() -> Self {
+        SpaceRegistry {
+            spaces: RwLock::new(HashMap::new()),
+            factories: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// Serve `scheme` with `factory` from now on.
+    pub fn register_factory(&self, scheme: Scheme, factory: Arc<dyn SpaceFactory<V>>) {
+        self.factories.write().insert(scheme, factory);
+    }
+
+    /// Make `space` answer to `addr` (replacing any previous one).
+    pub fn bind(&self, addr: SpaceAddr, space: Arc<dyn Space<V>>) {
+        self.spaces.write().insert(addr, space);
+    }
+
+    /// The space at `addr` (a string such as `tspace:default` or just `default`).
+    pub fn get(&self, addr: &str) -> Result<Arc<dyn Space<V>>, RegistryError> {
+        self.get_addr(&SpaceAddr::parse(addr)?)
+    }
+
+    /// The space at a parsed address, created on first use.
+    pub fn get_addr(&self, addr: &SpaceAddr) -> Result<Arc<dyn Space<V>>, RegistryError> {
+        if let Some(s) = self.spaces.read().get(addr) {
+            return Ok(Arc::clone(s));
+        }
+        let created: Arc<dyn Space<V>> = match addr.scheme {
+            Scheme::TSpace => Arc::new(TSpace::<V>::new()),
+            _ => {
+                let factory = self.factories.read().get(&addr.scheme).cloned();
+                match factory {
+                    Some(f) => f.open(&addr.name)?,
+                    None => return Err(RegistryError::NoProvider(addr.clone())),
+                }
+            }
+        };
+        // Another caller may have created it meanwhile; the first one stored wins.
+        Ok(Arc::clone(
+            self.spaces.write().entry(addr.clone()).or_insert(created),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn same_name_same_space() {
+        let reg = SpaceRegistry::<u8>::new();
+        let a = reg.get("default").expect("bare name");
+        let b = reg.get("tspace:default").expect("tspace name");
+        a.out("q", 1, None);
+        assert_eq!(b.in_("q", Duration::from_millis(1)).await, Some(1));
+        let other = reg.get("tspace:other").expect("other");
+        other.out("q", 2, None);
+        assert_eq!(a.inp("q"), None);
+    }
+
+    #[test]
+    fn unserved_scheme_is_an_error() {
+        let reg = SpaceRegistry::<u8>::new();
+        assert!(matches!(
+            reg.get("pg:queues"),
+            Err(RegistryError::NoProvider(_))
+        ));
+        assert!(matches!(reg.get("nope:x"), Err(RegistryError::Addr(_))));
+    }
+
+    #[test]
+    fn registered_factory_serves_its_scheme() {
+        struct Mem;
+        impl SpaceFactory<u8> for Mem {
+            fn open(&self, _name: &str) -> Result<Arc<dyn Space<u8>>, RegistryError> {
+                let s = TSpace::new();
+                Space::out(&s, "seed", 9, None);
+                Ok(Arc::new(s))
+            }
+        }
+        let reg = SpaceRegistry::<u8>::new();
+        reg.register_factory(Scheme::Pg, Arc::new(Mem));
+        let s = reg.get("pg:queues").expect("served");
+        assert_eq!(s.inp("seed"), Some(9));
+    }
+}

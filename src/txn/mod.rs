@@ -1,0 +1,61 @@
+//! Transaction manager (jPOS `TransactionManager`): participants, groups and selectors, the context,
+//! PAUSE/RETRY, metrics, and crash recovery.
+//!
+//! Flow: a request context is `out` to the manager's space queue → a worker takes it (bounded by
+//! `max-active`) → `prepare` runs along the chain, selectors splicing in groups → every joined participant
+//! gets `commit` (all prepared) or `abort`, in prepare order → status listeners and metrics.
+
+pub mod action;
+pub mod chain;
+pub mod config;
+pub mod context;
+pub mod filestore;
+pub mod keys;
+pub mod manager;
+pub mod message;
+mod metrics;
+pub mod participant;
+pub mod participants;
+pub mod pause;
+pub mod profiler;
+pub mod recovery;
+mod run;
+pub mod selector;
+pub mod status;
+
+pub use action::Action;
+pub use chain::{Chain, ChainError, Named, NamedGroup};
+pub use config::TxnConfig;
+pub use context::{Context, Key};
+pub use filestore::FileStore;
+pub use keys::{ReplyError, ReplySink, ResultCode, EXTENDED_RESULT, REPLY, REQUEST, RESULT_CODE};
+pub use manager::{ManagerBuilder, TransactionManager, TxnError};
+pub use message::{FieldSource, TextMessage};
+pub use participant::{GroupSelector, Participant};
+pub use pause::ResumeHandle;
+pub use recovery::{RecoveryError, RecoveryStore};
+pub use run::MAX_STEPS;
+pub use selector::MtiPcodeSelector;
+pub use status::{Outcome, StatusListener};
+
+use std::sync::Arc;
+
+use crate::space::{Scheme, SpaceAddr};
+
+/// Open the recovery store at `addr` (`file:PATH`; `pg:` arrives with the ledger layer).
+pub fn open_recovery_store(addr: &str) -> Result<Arc<dyn RecoveryStore>, RecoveryError> {
+    let parsed = SpaceAddr::parse(addr).map_err(|_| RecoveryError::Unsupported(addr.to_owned()))?;
+    match parsed.scheme {
+        Scheme::File => Ok(Arc::new(FileStore::open(&parsed.name)?)),
+        _ => Err(RecoveryError::Unsupported(addr.to_owned())),
+    }
+}
+
+#[cfg(test)]
+mod testkit;
+
+#[cfg(test)]
+mod manager_tests;
+
+#[cfg(test)]
+mod recovery_tests;

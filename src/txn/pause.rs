@@ -1,0 +1,59 @@
+//! PAUSE support: a resume handle that a participant hands to whoever finishes its work.
+//!
+//! The manager parks a paused transaction on its own task (holding no worker) until the handle is used,
+//! dropped, or `pause-timeout` passes; the last two abort the transaction.
+
+use tokio::sync::oneshot;
+
+use super::context::Context;
+
+/// What resuming does to the context before the transaction continues.
+pub(crate) type ResumeFn = Box<dyn FnOnce(&mut Context) + Send>;
+
+/// Resumes one paused transaction; using or dropping it ends the pause.
+pub struct ResumeHandle {
+    tx: oneshot::Sender<ResumeFn>,
+}
+
+impl ResumeHandle {
+    /// Continue the transaction with the next participant; false if it already timed out.
+    pub fn resume(self) -> bool {
+        self.resume_with(|_| {})
+    }
+
+    /// Apply `f` to the context (e.g. store a host response), then continue; false if it already timed out.
+    pub fn resume_with(self, f: impl FnOnce(&mut Context) + Send + 'static) -> bool {
+        self.tx.send(Box::new(f)).is_ok()
+    }
+}
+
+impl std::fmt::Debug for ResumeHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ResumeHandle")
+    }
+}
+
+/// The receiving side, kept in the context until the manager parks the transaction.
+#[derive(Default)]
+pub(crate) struct PauseSlot {
+    rx: Option<oneshot::Receiver<ResumeFn>>,
+}
+
+impl Clone for PauseSlot {
+    /// A cloned context is not the paused one: it gets no resume receiver.
+    fn clone(&self) -> Self {
+        PauseSlot::default()
+    }
+}
+
+impl PauseSlot {
+    pub(crate) fn handle(&mut self) -> ResumeHandle {
+        let (tx, rx) = oneshot::channel();
+        self.rx = Some(rx);
+        ResumeHandle { tx }
+    }
+
+    pub(crate) fn take(&mut self) -> Option<oneshot::Receiver<ResumeFn>> {
+        self.rx.take()
+    }
+}
