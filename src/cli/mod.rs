@@ -11,6 +11,7 @@ pub mod bench;
 mod bench_codec;
 mod bench_txn;
 pub mod iso;
+pub mod sim;
 pub mod txn;
 
 /// Switchyard: an ISO-8583 transaction switch.
@@ -32,6 +33,9 @@ enum Command {
     /// Transaction manager tools.
     #[command(subcommand)]
     Txn(txn::TxnCommand),
+    /// Simulators: a host that answers, load clients, idle connections.
+    #[command(subcommand)]
+    Sim(sim::SimCommand),
 }
 
 /// Parse the command line, run the command, print any error as one line on stderr.
@@ -41,6 +45,7 @@ pub fn main() -> ExitCode {
         Command::Iso(cmd) => iso::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
         Command::Txn(cmd) => txn::run(cmd),
+        Command::Sim(cmd) => sim::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
