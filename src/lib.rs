@@ -7,6 +7,7 @@
 
 pub mod channel;
 pub mod cli;
+pub mod deploy;
 pub mod iso;
 pub mod mux;
 pub mod sim;

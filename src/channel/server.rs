@@ -154,6 +154,7 @@ pub struct Server {
     name: String,
     stats: Arc<ServerStats>,
     shutdown: CancellationToken,
+    accepting: CancellationToken,
     tasks: TaskTracker,
 }
 
@@ -177,6 +178,7 @@ impl Server {
         let local_addr = listener.local_addr()?;
         let stats = Arc::new(ServerStats::default());
         let shutdown = CancellationToken::new();
+        let accepting = shutdown.child_token();
         let tasks = TaskTracker::new();
         tracing::info!(server = %config.name, %local_addr, framing = %config.framing,
             spec = %config.spec.name, tls = acceptor.is_some(), "listening");
@@ -189,6 +191,7 @@ impl Server {
             sink,
             stats: stats.clone(),
             shutdown: shutdown.clone(),
+            accepting: accepting.clone(),
             tasks: tasks.clone(),
             tls: acceptor,
             next_id: AtomicU64::new(1),
@@ -199,8 +202,14 @@ impl Server {
             name,
             stats,
             shutdown,
+            accepting,
             tasks,
         })
+    }
+
+    /// Stop accepting new connections; open sessions go on (graceful drain before `shutdown`).
+    pub fn stop_accepting(&self) {
+        self.accepting.cancel();
     }
 
     /// The bound address (useful after binding port 0).
@@ -245,6 +254,7 @@ struct Acceptor {
     stats: Arc<ServerStats>,
     sessions: Arc<Semaphore>,
     shutdown: CancellationToken,
+    accepting: CancellationToken,
     tasks: TaskTracker,
     tls: Option<TlsAcceptor>,
     next_id: AtomicU64,
@@ -254,7 +264,10 @@ impl Acceptor {
     async fn run(self, listener: TcpListener) {
         loop {
             let accepted = tokio::select! {
-                _ = self.shutdown.cancelled() => return,
+                _ = self.accepting.cancelled() => {
+                    tracing::info!(server = %self.name, "no longer accepting connections");
+                    return;
+                }
                 a = listener.accept() => a,
             };
             let (tcp, peer) = match accepted {

@@ -7,10 +7,14 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::txn::ParticipantRegistry;
+
 pub mod bench;
 mod bench_codec;
 mod bench_txn;
+pub mod deploy;
 pub mod iso;
+pub mod run;
 pub mod sim;
 pub mod txn;
 
@@ -36,16 +40,29 @@ enum Command {
     /// Simulators: a host that answers, load clients, idle connections.
     #[command(subcommand)]
     Sim(sim::SimCommand),
+    /// Run the switch: deploy every descriptor of the deploy directory and watch it for changes.
+    Run(run::RunArgs),
+    /// Deploy-descriptor tools.
+    #[command(subcommand)]
+    Deploy(deploy::DeployCommand),
 }
 
 /// Parse the command line, run the command, print any error as one line on stderr.
 pub fn main() -> ExitCode {
+    main_with(ParticipantRegistry::with_builtins())
+}
+
+/// `main` for a binary that registered its own participants in `registry` (see
+/// `docs/custom-participant.md`).
+pub fn main_with(registry: ParticipantRegistry) -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Iso(cmd) => iso::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
         Command::Txn(cmd) => txn::run(cmd),
         Command::Sim(cmd) => sim::run(cmd),
+        Command::Run(args) => run::run(args, registry),
+        Command::Deploy(cmd) => deploy::run(cmd, &registry),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
