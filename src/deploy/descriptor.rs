@@ -314,7 +314,7 @@ mod tests {
             ),
         ];
         for (text, line, key) in cases {
-            let e = Descriptor::parse(p, text).err().expect("error");
+            let e = Descriptor::parse(p, text).expect_err("error");
             assert_eq!((e.line, e.key.as_str()), (line, key), "{text}: {e}");
             assert!(
                 e.to_string().starts_with(&format!("20_server.yml:{line}")),

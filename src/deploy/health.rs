@@ -7,10 +7,13 @@ use parking_lot::RwLock;
 
 use super::component::Component;
 
+/// A component with its kind.
+type Entry = (&'static str, Arc<dyn Component>);
+
 /// Deployed components by name, with their kind.
 #[derive(Default)]
 pub struct HealthBoard {
-    components: RwLock<BTreeMap<String, (&'static str, Arc<dyn Component>)>>,
+    components: RwLock<BTreeMap<String, Entry>>,
 }
 
 impl HealthBoard {

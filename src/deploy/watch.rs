@@ -48,12 +48,7 @@ pub fn spawn(container: Arc<Container>, stop: CancellationToken) -> tokio::task:
                         return;
                     }
                     // Debounce: wait until events stop for a moment.
-                    loop {
-                        match tokio::time::timeout(DEBOUNCE, rx.recv()).await {
-                            Ok(Some(())) => continue,
-                            Ok(None) | Err(_) => break,
-                        }
-                    }
+                    while let Ok(Some(())) = tokio::time::timeout(DEBOUNCE, rx.recv()).await {}
                 }
                 _ = tokio::time::sleep(SAFETY_RESCAN) => {}
             }
