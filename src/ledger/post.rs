@@ -269,13 +269,26 @@ pub async fn post_batch(
 
     // 3. Running balances and rules.
     let journal_ids: Vec<i64> = journals.iter().map(|j| j.id).collect();
-    let account_ids: Vec<i64> = accounts.values().map(|a| a.id).collect();
+    // the exact (journal, account) pairs touched: one primary-key probe each, whatever the stats say
+    let locked = &accounts;
+    let pairs: BTreeSet<(i64, i64)> = todo
+        .iter()
+        .flat_map(|i| {
+            let j = journal_of(&txns[*i].journal).map(|j| j.id);
+            txns[*i]
+                .entries
+                .iter()
+                .filter_map(move |e| Some((j?, locked.get(e.account.as_str())?.id)))
+        })
+        .collect();
+    let (pair_journals, pair_accounts): (Vec<i64>, Vec<i64>) = pairs.into_iter().unzip();
     let rows: Vec<(i64, i64, i16, Decimal, i64, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT journal_id, account_id, layer, balance, seq, last_ts FROM gl_balances \
-         WHERE journal_id = ANY($1) AND account_id = ANY($2)",
+        "SELECT b.journal_id, b.account_id, b.layer, b.balance, b.seq, b.last_ts \
+         FROM UNNEST($1::int8[], $2::int8[]) AS k(journal_id, account_id) \
+         JOIN gl_balances b ON b.journal_id = k.journal_id AND b.account_id = k.account_id",
     )
-    .bind(&journal_ids)
-    .bind(&account_ids)
+    .bind(&pair_journals)
+    .bind(&pair_accounts)
     .fetch_all(&mut **tx)
     .await
     .map_err(db("reading running balances"))?;
