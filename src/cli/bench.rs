@@ -38,7 +38,7 @@ pub struct LedgerBench {
     #[arg(long, default_value_t = 10_000)]
     accounts: usize,
     /// Group-commit workers (DB connections committing batches); 0 = one DB transaction per post.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 1)]
     workers: usize,
     /// Most posts per group commit.
     #[arg(long, default_value_t = 64)]
