@@ -9,6 +9,7 @@ pub mod channel;
 pub mod cli;
 pub mod deploy;
 pub mod iso;
+pub mod ledger;
 pub mod mux;
 pub mod sim;
 pub mod space;

@@ -2,7 +2,7 @@
 
 use clap::Subcommand;
 
-use super::{bench_codec, bench_txn};
+use super::{bench_codec, bench_ledger, bench_txn};
 
 /// Benchmarks.
 #[derive(Debug, Subcommand)]
@@ -11,6 +11,8 @@ pub enum BenchCommand {
     Codec(bench_codec::CodecBench),
     /// Transaction manager throughput with trivial participants and a fixed number in flight.
     Txn(bench_txn::TxnBench),
+    /// Ledger posting throughput and latency.
+    Ledger(bench_ledger::LedgerBench),
 }
 
 /// Run a benchmark.
@@ -18,5 +20,6 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Codec(args) => bench_codec::run(args),
         BenchCommand::Txn(args) => bench_txn::run(args),
+        BenchCommand::Ledger(args) => bench_ledger::run(args),
     }
 }

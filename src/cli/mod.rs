@@ -11,9 +11,12 @@ use crate::txn::ParticipantRegistry;
 
 pub mod bench;
 mod bench_codec;
+mod bench_ledger;
 mod bench_txn;
+pub mod db;
 pub mod deploy;
 pub mod iso;
+pub mod ledger;
 pub mod run;
 pub mod sim;
 pub mod txn;
@@ -45,6 +48,20 @@ enum Command {
     /// Deploy-descriptor tools.
     #[command(subcommand)]
     Deploy(deploy::DeployCommand),
+    /// Manage the private PostgreSQL cluster (or check the DATABASE_URL server).
+    #[command(subcommand)]
+    Db(db::DbCommand),
+    /// Query and audit the ledger; import a chart of accounts.
+    #[command(subcommand)]
+    Ledger(ledger::LedgerCommand),
+}
+
+/// Run `fut` to completion on a fresh multi-threaded tokio runtime.
+pub(crate) fn block_on<F: std::future::Future>(fut: F) -> anyhow::Result<F::Output> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    Ok(rt.block_on(fut))
 }
 
 /// Parse the command line, run the command, print any error as one line on stderr.
@@ -63,6 +80,8 @@ pub fn main_with(registry: ParticipantRegistry) -> ExitCode {
         Command::Sim(cmd) => sim::run(cmd),
         Command::Run(args) => run::run(args, registry),
         Command::Deploy(cmd) => deploy::run(cmd, &registry),
+        Command::Db(cmd) => db::run(cmd),
+        Command::Ledger(cmd) => ledger::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

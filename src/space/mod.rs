@@ -13,6 +13,7 @@ use async_trait::async_trait;
 pub mod addr;
 pub mod lease;
 pub mod listener;
+pub mod pg;
 pub mod registry;
 pub mod tspace;
 

@@ -1,0 +1,8 @@
+//! Ledger, space and HTTP tests against a real PostgreSQL started by the shared harness.
+
+mod balance;
+mod concurrency;
+mod harness;
+mod http;
+mod post;
+mod space;
