@@ -319,3 +319,51 @@ fn deploy_check_good_and_bad() {
     );
     assert!(err.contains("50_bad.yml:4"), "{err}");
 }
+
+#[test]
+fn the_shipped_deploy_dir_runs_with_the_private_ledger_cluster() {
+    let (port, http) = (free_port(), free_port());
+    let work = tempfile::tempdir().expect("tempdir");
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy");
+    let err_path = work.path().join("stderr");
+    let err = std::fs::File::create(&err_path).expect("stderr file");
+    let child = Command::new(BIN)
+        .args(["run", "--deploy"])
+        .arg(&shipped)
+        .current_dir(work.path())
+        .env("SWITCHYARD_PORT", port.to_string())
+        .env("SWITCHYARD_HTTP_PORT", http.to_string())
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(err)
+        .spawn()
+        .expect("spawn switchyard");
+    let mut sw = Switch { child, err_path };
+    let start = Instant::now();
+    while !listening(http) {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "not up: {}",
+            sw.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut c = Client::connect(port);
+    c.send(&echo(42));
+    let r = c.recv();
+    assert_eq!((r.mti().as_str(), r.get_str(39)), ("2814", Some("0000")));
+    let (code, body) = http_get(http, "/health");
+    assert_eq!(code, 200, "{body}");
+    assert!(
+        body.contains("\"ledger\":{\"kind\":\"ledger\",\"ready\":true}"),
+        "{body}"
+    );
+    let (code, body) = http_get(http, "/ledger/accounts");
+    assert_eq!(code, 200, "{body}");
+    sw.signal(libc::SIGTERM);
+    assert_eq!(sw.wait().code(), Some(0), "{}", sw.stderr());
+    assert!(
+        !work.path().join("var/pg/postmaster.pid").exists(),
+        "the private cluster this run started is stopped"
+    );
+}

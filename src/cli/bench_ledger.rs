@@ -49,8 +49,6 @@ pub struct LedgerBench {
     db: DbTarget,
 }
 
-/// Run a `bench` command.
-
 /// xorshift64*: a tiny deterministic generator, enough to pick accounts.
 struct Rng(u64);
 

@@ -88,7 +88,8 @@ pub fn validate(
         Kind::Mux(s) => s.validate(),
         Kind::MuxPool(s) => s.validate(),
         Kind::Txnmgr(s) => s.validate(registry, known),
-        Kind::Http(_) => Ok(()),
+        Kind::Http(s) => s.validate(),
+        Kind::Ledger(s) => s.validate(),
         Kind::SimHost(s) => s.validate(),
     };
     r.map_err(|e| kind_error(desc, e))
@@ -192,6 +193,7 @@ impl Container {
             Kind::MuxPool(s) => s.start(&cx),
             Kind::Txnmgr(s) => s.start(&cx).await,
             Kind::Http(s) => s.start(&cx).await,
+            Kind::Ledger(s) => s.start().await,
             Kind::SimHost(s) => s.start().await,
         };
         r.map_err(|e| kind_error(desc, e))

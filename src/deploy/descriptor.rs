@@ -10,13 +10,15 @@ use serde::de::DeserializeOwned;
 use super::env::{substitute_env, EnvError};
 use super::error::DeployError;
 use super::kinds::{
-    channel::ChannelSpec, http::HttpSpec, logger::LoggerSpec, mux::MuxSpec, mux_pool::MuxPoolSpec,
-    server::ServerSpec, sim_host::SimHostSpec, space::SpaceSpec, txnmgr::TxnmgrSpec,
+    channel::ChannelSpec, http::HttpSpec, ledger::LedgerSpec, logger::LoggerSpec, mux::MuxSpec,
+    mux_pool::MuxPoolSpec, server::ServerSpec, sim_host::SimHostSpec, space::SpaceSpec,
+    txnmgr::TxnmgrSpec,
 };
 
 /// The kinds a descriptor can have.
 pub const KINDS: &[&str] = &[
-    "logger", "space", "server", "channel", "mux", "mux-pool", "txnmgr", "http", "sim-host",
+    "logger", "space", "server", "channel", "mux", "mux-pool", "txnmgr", "http", "ledger",
+    "sim-host",
 ];
 
 /// A kind's parsed keys.
@@ -38,6 +40,8 @@ pub enum Kind {
     Txnmgr(TxnmgrSpec),
     /// `kind: http`.
     Http(HttpSpec),
+    /// `kind: ledger`.
+    Ledger(LedgerSpec),
     /// `kind: sim-host`.
     SimHost(SimHostSpec),
 }
@@ -76,6 +80,7 @@ impl Kind {
             Kind::MuxPool(_) => "mux-pool",
             Kind::Txnmgr(_) => "txnmgr",
             Kind::Http(_) => "http",
+            Kind::Ledger(_) => "ledger",
             Kind::SimHost(_) => "sim-host",
         }
     }
@@ -88,7 +93,11 @@ impl Kind {
             Kind::MuxPool(s) => s.refs(),
             Kind::Txnmgr(s) => s.refs(),
             Kind::Http(s) => s.refs(),
-            Kind::Logger(_) | Kind::Space(_) | Kind::Channel(_) | Kind::SimHost(_) => Vec::new(),
+            Kind::Logger(_)
+            | Kind::Space(_)
+            | Kind::Channel(_)
+            | Kind::Ledger(_)
+            | Kind::SimHost(_) => Vec::new(),
         }
     }
 }
@@ -152,6 +161,7 @@ impl Descriptor {
             "mux-pool" => Kind::MuxPool(typed(path, &text)?),
             "txnmgr" => Kind::Txnmgr(typed(path, &text)?),
             "http" => Kind::Http(typed(path, &text)?),
+            "ledger" => Kind::Ledger(typed(path, &text)?),
             "sim-host" => Kind::SimHost(typed(path, &text)?),
             other => {
                 return Err(DeployError::at(

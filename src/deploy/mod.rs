@@ -3,7 +3,7 @@
 //!
 //! - `descriptor`: reading and parsing one file (with `env` substitution); `error`: `DeployError`.
 //! - `kinds`: one file per kind (`logger`, `space`, `server`, `channel`, `mux`, `mux-pool`, `txnmgr`,
-//!   `http`, `sim-host`); `wire`: framing/spec keys shared by the TCP kinds.
+//!   `http`, `ledger`, `sim-host`); `wire`: framing/spec keys shared by the TCP kinds.
 //! - `component`: the running-component trait; `container`: deploy, redeploy, undeploy, drain.
 //! - `watch`: hot deploy with `notify`; `logging`, `metrics`, `health`: process-wide services.
 

@@ -35,6 +35,15 @@ pub struct HttpSpec {
     /// Serve `/health`.
     #[serde(default = "default_true")]
     pub health: bool,
+    /// A `ledger` component: serve the read-only ledger API under `/ledger/...`.
+    #[serde(default)]
+    pub ledger: Option<String>,
+    /// Bearer token required by the ledger API.
+    #[serde(default)]
+    pub ledger_token: Option<String>,
+    /// Journal the ledger API uses when a request names none.
+    #[serde(default)]
+    pub ledger_journal: Option<String>,
 }
 
 fn default_true() -> bool {
@@ -42,13 +51,35 @@ fn default_true() -> bool {
 }
 
 impl HttpSpec {
-    /// No references yet.
+    /// The ledger, when the ledger API is served.
     pub fn refs(&self) -> Vec<Ref> {
-        Vec::new()
+        self.ledger
+            .iter()
+            .map(|l| Ref::new("ledger", l, "ledger"))
+            .collect()
     }
 
-    fn router(&self, cx: &StartCx<'_>) -> Router {
+    /// Check the ledger API keys.
+    pub fn validate(&self) -> Result<(), KindError> {
+        if self.ledger.is_none() && (self.ledger_token.is_some() || self.ledger_journal.is_some()) {
+            return Err(KindError::new(
+                "ledger",
+                "ledger-token / ledger-journal need `ledger: NAME`",
+            ));
+        }
+        Ok(())
+    }
+
+    fn router(&self, cx: &StartCx<'_>) -> Result<Router, KindError> {
         let mut app = Router::new();
+        if let Some(l) = &self.ledger {
+            let pool = cx.lookup::<sqlx::PgPool>("ledger", l, "ledger")?;
+            let cfg = crate::ledger::http::HttpConfig {
+                journal: self.ledger_journal.clone(),
+                token: self.ledger_token.clone(),
+            };
+            app = app.merge(crate::ledger::http::router((*pool).clone(), cfg));
+        }
         if self.metrics {
             let handle = cx.services.prometheus.clone();
             app = app.route(
@@ -76,12 +107,13 @@ impl HttpSpec {
                 }),
             );
         }
-        app
+        Ok(app)
     }
 
     /// Bind and serve.
     pub async fn start(&self, cx: &StartCx<'_>) -> Result<Arc<dyn Component>, KindError> {
-        let app = self.router(cx);
+        self.validate()?;
+        let app = self.router(cx)?;
         let listener = tokio::net::TcpListener::bind(self.listen)
             .await
             .map_err(|e| KindError::new("listen", format!("bind {}: {e}", self.listen)))?;

@@ -3,6 +3,7 @@
 
 pub mod channel;
 pub mod http;
+pub mod ledger;
 pub mod logger;
 pub mod mux;
 pub mod mux_pool;
