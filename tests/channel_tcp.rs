@@ -14,7 +14,7 @@ use switchyard::channel::{
 use switchyard::iso::{IsoMsg, Spec};
 use switchyard::mux::{Mux, MuxConfig};
 use switchyard::sim::SimHost;
-use switchyard::space::TSpace;
+use switchyard::space::{Space, TSpace};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -369,4 +369,34 @@ async fn idle_sessions_are_closed_after_the_idle_timeout() {
     let server = sim_server_with(cfg).await;
     let mut s = TcpStream::connect(server.local_addr()).await.unwrap();
     assert!(closed_by_server(&mut s).await);
+}
+
+#[tokio::test]
+async fn close_writes_what_is_queued_before_closing() {
+    let space: Arc<TSpace<Request>> = Arc::new(TSpace::new());
+    let framing = Framing::new(LengthPrefix::Ascii4);
+    let server = Server::start(
+        ServerConfig::new(any_port(), framing.clone(), spec()),
+        RequestSink::Space {
+            space: space.clone(),
+            queue: "in".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let (ch, _rx) = ChannelAdaptor::start(client_config(server.local_addr(), framing)).unwrap();
+    assert!(ch.wait_ready(WAIT).await);
+    for i in 0..100 {
+        ch.send(echo(i)).await.unwrap();
+    }
+    ch.close(WAIT).await;
+    assert!(!ch.is_ready());
+    tokio::time::timeout(WAIT, async {
+        while server.stats().requests.load(Ordering::Relaxed) < 100 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(space.size("in"), 100);
 }
