@@ -166,3 +166,27 @@ fn host_rejects_a_response_code_of_the_wrong_width() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("DE 39"));
 }
+
+#[test]
+fn idle_holds_connections_and_reports_the_server_rss() {
+    let (host, addr) = start_host(&[]);
+    let pid = host.0.id().to_string();
+    let out = Command::new(BIN)
+        .args([
+            "sim",
+            "idle",
+            "--target",
+            &addr,
+            "--connections",
+            "50",
+            "--hold",
+            "1s",
+        ])
+        .args(["--server-pid", &pid])
+        .output()
+        .expect("run sim idle");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("50 connections open, 0 failed"), "{stdout}");
+    assert!(stdout.contains("RSS"), "{stdout}");
+}
