@@ -244,10 +244,8 @@ impl Worker {
     async fn run(self, mut out_rx: mpsc::Receiver<IsoMsg>) {
         let mut backoff = self.config.reconnect_min;
         loop {
-            let attempt = tokio::select! {
-                _ = self.shutdown.cancelled() => break,
-                a = self.connect_and_serve(&mut out_rx) => a,
-            };
+            // Not raced against shutdown here: a connected session flushes its queue before it ends.
+            let attempt = self.connect_and_serve(&mut out_rx).await;
             self.ready.send_replace(false);
             match attempt {
                 Ok(End::Shutdown) => break,
@@ -273,9 +271,12 @@ impl Worker {
     ) -> Result<End, ChannelError> {
         let target = &self.config.target;
         let timeout = self.config.connect_timeout;
-        let tcp = tokio::time::timeout(timeout, TcpStream::connect(target.as_str()))
-            .await
-            .map_err(|_| ChannelError::ConnectTimeout(format!("channel {}", self.name)))??;
+        let connect = tokio::time::timeout(timeout, TcpStream::connect(target.as_str()));
+        let tcp = tokio::select! {
+            _ = self.shutdown.cancelled() => return Ok(End::Shutdown),
+            c = connect => c,
+        }
+        .map_err(|_| ChannelError::ConnectTimeout(format!("channel {}", self.name)))??;
         let _ = tcp.set_nodelay(true);
         match &self.tls {
             None => {
@@ -284,12 +285,15 @@ impl Worker {
                 Ok(self.serve(r, w, out_rx).await)
             }
             Some((connector, server_name)) => {
-                let stream =
-                    tokio::time::timeout(timeout, connector.connect(server_name.clone(), tcp))
-                        .await
-                        .map_err(|_| {
-                            ChannelError::ConnectTimeout(format!("channel {} (TLS)", self.name))
-                        })??;
+                let handshake =
+                    tokio::time::timeout(timeout, connector.connect(server_name.clone(), tcp));
+                let stream = tokio::select! {
+                    _ = self.shutdown.cancelled() => return Ok(End::Shutdown),
+                    h = handshake => h,
+                }
+                .map_err(|_| {
+                    ChannelError::ConnectTimeout(format!("channel {} (TLS)", self.name))
+                })??;
                 self.connected();
                 let (r, w) = tokio::io::split(stream);
                 Ok(self.serve(r, w, out_rx).await)

@@ -30,16 +30,6 @@ pub enum ChannelError {
         /// The prefix bytes as received.
         prefix: Vec<u8>,
     },
-    /// A frame is shorter than the header it must carry.
-    #[error("framing {framing}: frame of {len} bytes is shorter than its {header}-byte header")]
-    ShortFrame {
-        /// Framing name.
-        framing: &'static str,
-        /// Frame length.
-        len: usize,
-        /// Header length.
-        header: usize,
-    },
     /// A framing name or option is not known.
     #[error("unknown framing {0:?} (known: ascii4, binary2, binary4, etx)")]
     UnknownFraming(String),
@@ -54,9 +44,6 @@ pub enum ChannelError {
     /// The connection (or channel) is closed.
     #[error("{0}: channel closed")]
     Closed(String),
-    /// The channel is not connected.
-    #[error("{0}: not connected")]
-    NotConnected(String),
     /// A queue stayed full past the timeout.
     #[error("{what}: queue full for {timeout_ms} ms")]
     QueueFull {

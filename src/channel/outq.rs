@@ -104,6 +104,16 @@ impl OutQueue {
         }
     }
 
+    /// Move everything queued into `into` without waiting.
+    pub(crate) fn take_now(&self, into: &mut VecDeque<IsoMsg>) {
+        let mut s = self.state.lock();
+        if !s.queue.is_empty() {
+            std::mem::swap(&mut s.queue, into);
+            drop(s);
+            self.space.notify_waiters();
+        }
+    }
+
     /// Refuse new messages; the writer drains what is queued and stops.
     pub(crate) fn close(&self) {
         self.state.lock().closed = true;

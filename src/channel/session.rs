@@ -117,10 +117,17 @@ async fn write_loop<W: AsyncWrite + Unpin>(ctx: Arc<SessionCtx>, mut writer: W) 
     let peer = ctx.conn.peer;
     let mut batch: VecDeque<IsoMsg> = VecDeque::new();
     let mut buf: Vec<u8> = Vec::new();
-    loop {
+    let mut last_round = false;
+    while !last_round {
         let more = tokio::select! {
             biased;
-            _ = ctx.cancel.cancelled() => false,
+            _ = ctx.cancel.cancelled() => {
+                // Shutting down: refuse new replies, write what is queued, then stop.
+                ctx.conn.queue.close();
+                ctx.conn.queue.take_now(&mut batch);
+                last_round = true;
+                true
+            }
             more = ctx.conn.queue.take_all(&mut batch) => more,
         };
         if !more {

@@ -138,3 +138,67 @@ impl RequestListener for SimHost {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::RequestFactory;
+
+    fn host(spec: &str, rc: Option<&str>) -> SimHost {
+        SimHost::new(
+            Spec::builtin(spec).unwrap(),
+            rc.map(str::to_owned),
+            Duration::ZERO,
+        )
+        .unwrap()
+    }
+
+    fn request(h: &SimHost, mti: &str) -> IsoMsg {
+        RequestFactory::new(h.spec().clone(), mti.parse().unwrap(), "T1", "M1").build(42)
+    }
+
+    #[test]
+    fn answers_in_the_dialect() {
+        let h = host("iso87ascii", None);
+        let r = h.answer(&request(&h, "0800")).unwrap();
+        assert_eq!(
+            (r.mti().as_str(), r.get_str(39), r.get_str(70)),
+            ("0810", Some("00"), Some("301"))
+        );
+        let h = host("cmf", None);
+        let r = h.answer(&request(&h, "2804")).unwrap();
+        assert_eq!(
+            (r.mti().as_str(), r.get_str(39), r.get_str(24)),
+            ("2814", Some("0000"), Some("831"))
+        );
+        let r = h.answer(&request(&h, "2100")).unwrap();
+        assert_eq!(r.mti().as_str(), "2110");
+        assert_eq!(r.get_str(38), Some("000042"));
+        assert_eq!(r.get_str(11), Some("000000000042"));
+        assert!(!r.has(2), "the PAN is not echoed");
+        assert!(h.spec().pack(&r).is_ok());
+    }
+
+    #[test]
+    fn response_code_and_reversals() {
+        let h = host("iso87ascii", Some("05"));
+        let r = h.answer(&request(&h, "0200")).unwrap();
+        assert_eq!((r.get_str(39), r.has(38)), (Some("05"), false));
+        let r = h.answer(&request(&h, "0800")).unwrap();
+        assert_eq!(
+            r.get_str(39),
+            Some("00"),
+            "network management stays approved"
+        );
+        for (req, resp) in [("0400", "0410"), ("0420", "0430"), ("0421", "0430")] {
+            assert_eq!(h.answer(&request(&h, req)).unwrap().mti().as_str(), resp);
+        }
+        assert!(h.answer(&request(&h, "0210")).is_none());
+        assert!(SimHost::new(
+            Spec::builtin("cmf").unwrap(),
+            Some("00".into()),
+            Duration::ZERO
+        )
+        .is_err());
+    }
+}
