@@ -367,3 +367,33 @@ fn the_shipped_deploy_dir_runs_with_the_private_ledger_cluster() {
         "the private cluster this run started is stopped"
     );
 }
+
+#[test]
+fn json_log_file_is_reopened_on_sighup() {
+    let (port, http) = (free_port(), free_port());
+    let dir = base_dir(port, http, "");
+    let log = dir.path().join("logs").join("switchyard.log");
+    write(
+        dir.path(),
+        "00_logger.yml",
+        &format!(
+            "kind: logger\nname: logger\nformat: json\nlevel: info\nfile: {}\n",
+            log.display()
+        ),
+    );
+    let sw = Switch::start(dir.path(), port);
+    let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+    wait_until("json lines in the log file", || {
+        read(&log).lines().any(|l| {
+            l.starts_with('{') && l.contains("\"level\":\"INFO\"") && l.contains("deployed")
+        })
+    });
+    let rotated = log.with_extension("log.1");
+    std::fs::rename(&log, &rotated).expect("rotate");
+    sw.signal(libc::SIGHUP);
+    wait_until("a fresh log file after SIGHUP", || {
+        read(&log).contains("SIGHUP")
+    });
+    assert!(!read(&rotated).contains("SIGHUP"));
+    assert!(listening(port), "SIGHUP does not stop the switch");
+}
