@@ -1,0 +1,192 @@
+//! `switchyard sim host` + `sim clients` end to end through the real binary, summary parsed from `--json`.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_switchyard");
+
+/// Kills the host when the test ends, pass or fail.
+struct Host(Child);
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Start `sim host` on a free port; returns the process and its address.
+fn start_host(args: &[&str]) -> (Host, String) {
+    let mut child = Command::new(BIN)
+        .args(["sim", "host", "--listen", "127.0.0.1:0", "--threads", "1"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn sim host");
+    let stdout = child.stdout.take().expect("stdout");
+    let host = Host(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect("read");
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    (host, addr)
+}
+
+fn run_clients(addr: &str, args: &[&str]) -> serde_json::Value {
+    let out = Command::new(BIN)
+        .args([
+            "sim",
+            "clients",
+            "--target",
+            addr,
+            "--duration",
+            "1s",
+            "--json",
+        ])
+        .args(args)
+        .output()
+        .expect("run sim clients");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "clients failed: {stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last = stdout.lines().last().expect("no output");
+    serde_json::from_str(last).unwrap_or_else(|e| panic!("last line {last:?}: {e}"))
+}
+
+#[test]
+fn echo_over_ascii4_iso87() {
+    let (_host, addr) = start_host(&["--framing", "ascii4", "--spec", "iso87ascii"]);
+    let s = run_clients(
+        &addr,
+        &[
+            "--framing",
+            "ascii4",
+            "--spec",
+            "iso87ascii",
+            "--connections",
+            "4",
+        ],
+    );
+    for k in [
+        "round_trips",
+        "per_sec",
+        "p50_us",
+        "p99_us",
+        "p999_us",
+        "errors",
+    ] {
+        assert!(s.get(k).is_some(), "missing {k}: {s}");
+    }
+    assert!(s["round_trips"].as_u64().unwrap() > 0, "{s}");
+    assert_eq!(s["errors"].as_u64(), Some(0), "{s}");
+    assert!(s["p50_us"].as_u64().unwrap() <= s["p99_us"].as_u64().unwrap());
+}
+
+#[test]
+fn cmf_authorizations_over_binary2_with_tpdu() {
+    let (_host, addr) = start_host(&["--framing", "binary2", "--tpdu", "--spec", "cmf"]);
+    for mti in ["2100", "2804", "2200", "2420"] {
+        let s = run_clients(
+            &addr,
+            &[
+                "--framing",
+                "binary2",
+                "--tpdu",
+                "--spec",
+                "cmf",
+                "--connections",
+                "2",
+                "--mti",
+                mti,
+            ],
+        );
+        assert!(s["round_trips"].as_u64().unwrap() > 0, "{mti}: {s}");
+        assert_eq!(s["errors"].as_u64(), Some(0), "{mti}: {s}");
+    }
+}
+
+#[test]
+fn a_mismatched_spec_counts_errors() {
+    // The host speaks iso87ascii; a client packing iso87binary gets no valid answer.
+    let (_host, addr) = start_host(&["--framing", "binary2", "--spec", "iso87ascii"]);
+    let s = run_clients(
+        &addr,
+        &[
+            "--framing",
+            "binary2",
+            "--spec",
+            "iso87binary",
+            "--timeout",
+            "200ms",
+        ],
+    );
+    assert_eq!(s["round_trips"].as_u64(), Some(0), "{s}");
+    assert!(s["errors"].as_u64().unwrap() > 0, "{s}");
+}
+
+#[test]
+fn clients_refuse_remote_targets() {
+    let out = Command::new(BIN)
+        .args([
+            "sim",
+            "clients",
+            "--target",
+            "192.0.2.1:8583",
+            "--duration",
+            "1s",
+        ])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--allow-remote"));
+}
+
+#[test]
+fn host_rejects_a_response_code_of_the_wrong_width() {
+    let out = Command::new(BIN)
+        .args([
+            "sim",
+            "host",
+            "--listen",
+            "127.0.0.1:0",
+            "--spec",
+            "cmf",
+            "--rc",
+            "05",
+        ])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("DE 39"));
+}
+
+#[test]
+fn idle_holds_connections_and_reports_the_server_rss() {
+    let (host, addr) = start_host(&[]);
+    let pid = host.0.id().to_string();
+    let out = Command::new(BIN)
+        .args([
+            "sim",
+            "idle",
+            "--target",
+            &addr,
+            "--connections",
+            "50",
+            "--hold",
+            "1s",
+        ])
+        .args(["--server-pid", &pid])
+        .output()
+        .expect("run sim idle");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("50 connections open, 0 failed"), "{stdout}");
+    assert!(stdout.contains("RSS"), "{stdout}");
+}
