@@ -107,7 +107,7 @@ impl Participant for Nop {
 }
 
 /// When the load generator queued the transaction.
-const STARTED: Key<Instant> = Key::new("bench.started");
+const STARTED: Key<quanta::Instant> = Key::new("bench.started");
 /// The generator's in-flight slot, released when the finished context is dropped.
 const SLOT: Key<OwnedSemaphorePermit> = Key::new("bench.slot");
 
@@ -170,17 +170,12 @@ async fn bench_txn(
             (Arc::clone(&slots), Arc::clone(&running), Arc::clone(&space));
         async move {
             while running.load(Ordering::Relaxed) {
-                let Ok(slot) = tokio::time::timeout(
-                    Duration::from_secs(5),
-                    Arc::clone(&slots).acquire_owned(),
-                )
-                .await
-                else {
-                    break; // nothing finished for 5 s: give up rather than hang
+                // Closing the semaphore when measuring ends is what ends this wait.
+                let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+                    break;
                 };
-                let Ok(slot) = slot else { break };
                 let mut ctx = Context::new();
-                ctx.put(&STARTED, Instant::now());
+                ctx.put(&STARTED, quanta::Instant::now());
                 ctx.put(&SLOT, slot);
                 space.out(&queue, ctx, None);
             }
@@ -194,6 +189,7 @@ async fn bench_txn(
     meter.measuring.store(false, Ordering::Relaxed);
     let elapsed = t0.elapsed();
     running.store(false, Ordering::Relaxed);
+    slots.close();
     let _ = tokio::time::timeout(Duration::from_secs(10), generator).await;
     mgr.stop(Duration::from_secs(10)).await?;
 

@@ -2,7 +2,6 @@
 //! participants in prepare order, recording recovery snapshots when a store is configured.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use futures::future::BoxFuture;
 use smallvec::SmallVec;
@@ -166,6 +165,8 @@ pub(crate) async fn drive(inner: Arc<Inner>, mut t: Txn) {
     if !t.recorded && !t.aborting && !record_preparing(&inner, &mut t).await {
         t.aborting = true;
     }
+    // One TSC read per participant (quanta): the OS clock is far too slow to call twice per prepare.
+    let mut lap = quanta::Instant::now();
     while let Some((g, pos)) = next_pos(&inner, &mut t.stack) {
         t.steps += 1;
         if t.steps > MAX_STEPS {
@@ -180,9 +181,10 @@ pub(crate) async fn drive(inner: Arc<Inner>, mut t: Txn) {
         let p = &node.participant;
         let from_prepare = !t.aborting;
         let action = if from_prepare {
-            let started = Instant::now();
             let a = p.prepare(t.id, &mut t.ctx).await;
-            node.prepare_time.record(started.elapsed());
+            let now = quanta::Instant::now();
+            node.prepare_time.record(now.duration_since(lap));
+            lap = now;
             if !a.is_prepared() {
                 t.aborting = true;
                 t.retry = a.contains(Action::RETRY);
@@ -222,6 +224,10 @@ pub(crate) async fn drive(inner: Arc<Inner>, mut t: Txn) {
                     t.aborting = true;
                 }
             }
+        }
+        if !from_prepare || p.as_selector().is_some() {
+            // Time spent outside `prepare` must not count towards the next participant.
+            lap = quanta::Instant::now();
         }
         if from_prepare && action.contains(Action::PAUSE) && action.is_prepared() {
             match t.ctx.pause.take() {
@@ -263,11 +269,13 @@ fn park(
 }
 
 async fn finish(inner: Arc<Inner>, mut t: Txn) {
-    let now = tokio::time::Instant::now();
-    let first = *t.ctx.get(&FIRST_ATTEMPT).unwrap_or(&now);
-    let retry = t.aborting
-        && t.retry
-        && now.duration_since(first) + inner.cfg.retry_interval < inner.cfg.retry_timeout;
+    let mut first = None;
+    let retry = t.aborting && t.retry && {
+        let now = tokio::time::Instant::now();
+        let since = *t.ctx.get(&FIRST_ATTEMPT).unwrap_or(&now);
+        first = Some(since);
+        now.duration_since(since) + inner.cfg.retry_interval < inner.cfg.retry_timeout
+    };
     let mut outcome = if !t.aborting {
         Outcome::Committed
     } else if retry {
@@ -316,7 +324,9 @@ async fn finish(inner: Arc<Inner>, mut t: Txn) {
     report(&inner, t.id, outcome, &t.ctx);
     if outcome == Outcome::Retried {
         let mut ctx = std::mem::take(&mut t.ctx);
-        ctx.put(&FIRST_ATTEMPT, first);
+        if let Some(first) = first {
+            ctx.put(&FIRST_ATTEMPT, first);
+        }
         let interval = inner.cfg.retry_interval;
         let inner = Arc::clone(&inner);
         // The permit stays held (inside `t`) while waiting, so retries count against max-active.

@@ -10,3 +10,12 @@ pub use check_fields::{CheckFields, CheckFieldsConfig, FieldFormat};
 pub use delay::{Delay, DelayConfig};
 pub use switch::SwitchConfig;
 pub use trace::Trace;
+
+/// Registered name of [`CheckFields`].
+pub const CHECK_FIELDS: &str = "core.CheckFields";
+/// Registered name of the MTI / processing-code selector ([`SwitchConfig`]).
+pub const SWITCH: &str = "core.Switch";
+/// Registered name of [`Delay`].
+pub const DELAY: &str = "core.Delay";
+/// Registered name of [`Trace`].
+pub const TRACE: &str = "core.Trace";
