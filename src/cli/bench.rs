@@ -1,5 +1,6 @@
 //! `switchyard bench ...`: load generators for the hot paths (`txn` now; the codec bench joins later).
 
+use std::io::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -69,22 +70,23 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
                 sessions,
                 Duration::from_secs(seconds),
             ))?;
+            // Write errors (e.g. a closed pipe) are reported, not panicked on.
+            let mut out = std::io::stdout().lock();
             if !json {
-                println!(
+                writeln!(
+                    out,
                     "txn: {} participants, {} in flight, {} sessions, {} threads: {:.0} tps, p50 {} us, p99 {} us",
                     participants, in_flight, sessions, threads, r.tps, r.p50_us, r.p99_us
-                );
+                )?;
             }
-            println!(
-                "{}",
-                serde_json::json!({
-                    "tps": r.tps.round(),
-                    "p50_us": r.p50_us,
-                    "p99_us": r.p99_us,
-                    "participants": participants,
-                    "in_flight": in_flight,
-                })
-            );
+            let summary = serde_json::json!({
+                "tps": r.tps.round(),
+                "p50_us": r.p50_us,
+                "p99_us": r.p99_us,
+                "participants": participants,
+                "in_flight": in_flight,
+            });
+            writeln!(out, "{summary}")?;
             Ok(())
         }
     }
