@@ -3,7 +3,11 @@
 
 use std::sync::Arc;
 
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+
 use futures::future::BoxFuture;
+use futures::FutureExt as _;
 use smallvec::SmallVec;
 use tokio::sync::OwnedSemaphorePermit;
 use tracing::Instrument;
@@ -160,6 +164,21 @@ async fn record_preparing(inner: &Inner, t: &mut Txn) -> bool {
     ok
 }
 
+/// Run a participant call; a panic is logged and becomes `None` instead of killing the worker.
+pub(crate) async fn guarded<T>(
+    participant: &str,
+    phase: &'static str,
+    call: impl Future<Output = T>,
+) -> Option<T> {
+    match AssertUnwindSafe(call).catch_unwind().await {
+        Ok(v) => Some(v),
+        Err(_) => {
+            tracing::error!(participant, phase, "participant panicked");
+            None
+        }
+    }
+}
+
 /// Run (or continue) a transaction until it finishes or pauses.
 pub(crate) async fn drive(inner: Arc<Inner>, mut t: Txn) {
     if !t.recorded && !t.aborting && !record_preparing(&inner, &mut t).await {
@@ -181,7 +200,10 @@ pub(crate) async fn drive(inner: Arc<Inner>, mut t: Txn) {
         let p = &node.participant;
         let from_prepare = !t.aborting;
         let action = if from_prepare {
-            let a = p.prepare(t.id, &mut t.ctx).await;
+            // A panicking participant votes abort, as an exception does in jPOS.
+            let a = guarded(&node.name, "prepare", p.prepare(t.id, &mut t.ctx))
+                .await
+                .unwrap_or(Action::ABORTED);
             let now = quanta::Instant::now();
             node.prepare_time.record(now.duration_since(lap));
             lap = now;
@@ -191,9 +213,14 @@ pub(crate) async fn drive(inner: Arc<Inner>, mut t: Txn) {
             }
             a
         } else {
-            p.prepare_for_abort(t.id, &mut t.ctx)
-                .await
-                .unwrap_or(Action::ABORTED | Action::NO_JOIN)
+            guarded(
+                &node.name,
+                "prepare-for-abort",
+                p.prepare_for_abort(t.id, &mut t.ctx),
+            )
+            .await
+            .flatten()
+            .unwrap_or(Action::ABORTED | Action::NO_JOIN)
         };
         if t.ctx.profiler().is_some() {
             let phase = if from_prepare {
@@ -299,7 +326,12 @@ async fn finish(inner: Arc<Inner>, mut t: Txn) {
         Outcome::Committed => {
             for &(g, pos) in &t.members {
                 if let Some(node) = inner.chain.node(g, usize::from(pos)) {
-                    node.participant.commit(t.id, &mut t.ctx).await;
+                    guarded(
+                        &node.name,
+                        "commit",
+                        node.participant.commit(t.id, &mut t.ctx),
+                    )
+                    .await;
                     if t.ctx.profiler().is_some() {
                         t.ctx.checkpoint(&format!("commit: {}", node.name));
                     }
@@ -309,7 +341,12 @@ async fn finish(inner: Arc<Inner>, mut t: Txn) {
         Outcome::Aborted => {
             for &(g, pos) in &t.members {
                 if let Some(node) = inner.chain.node(g, usize::from(pos)) {
-                    node.participant.abort(t.id, &mut t.ctx).await;
+                    guarded(
+                        &node.name,
+                        "abort",
+                        node.participant.abort(t.id, &mut t.ctx),
+                    )
+                    .await;
                     if t.ctx.profiler().is_some() {
                         t.ctx.checkpoint(&format!("abort: {}", node.name));
                     }
