@@ -1,5 +1,6 @@
 //! `switchyard bench txn`: transaction manager throughput with trivial participants.
 
+use std::io::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -66,22 +67,23 @@ pub fn run(args: TxnBench) -> anyhow::Result<()> {
         sessions,
         Duration::from_secs(seconds),
     ))?;
+    // Write errors (e.g. a closed pipe) are reported, not panicked on.
+    let mut out = std::io::stdout().lock();
     if !json {
-        println!(
+        writeln!(
+            out,
             "txn: {} participants, {} in flight, {} sessions, {} threads: {:.0} tps, p50 {} us, p99 {} us",
             participants, in_flight, sessions, threads, r.tps, r.p50_us, r.p99_us
-        );
+        )?;
     }
-    println!(
-        "{}",
-        serde_json::json!({
-            "tps": r.tps.round(),
-            "p50_us": r.p50_us,
-            "p99_us": r.p99_us,
-            "participants": participants,
-            "in_flight": in_flight,
-        })
-    );
+    let summary = serde_json::json!({
+        "tps": r.tps.round(),
+        "p50_us": r.p50_us,
+        "p99_us": r.p99_us,
+        "participants": participants,
+        "in_flight": in_flight,
+    });
+    writeln!(out, "{summary}")?;
     Ok(())
 }
 
@@ -102,7 +104,7 @@ impl Participant for Nop {
 }
 
 /// When the load generator queued the transaction.
-const STARTED: Key<Instant> = Key::new("bench.started");
+const STARTED: Key<quanta::Instant> = Key::new("bench.started");
 /// The generator's in-flight slot, released when the finished context is dropped.
 const SLOT: Key<OwnedSemaphorePermit> = Key::new("bench.slot");
 
@@ -165,17 +167,12 @@ async fn bench_txn(
             (Arc::clone(&slots), Arc::clone(&running), Arc::clone(&space));
         async move {
             while running.load(Ordering::Relaxed) {
-                let Ok(slot) = tokio::time::timeout(
-                    Duration::from_secs(5),
-                    Arc::clone(&slots).acquire_owned(),
-                )
-                .await
-                else {
-                    break; // nothing finished for 5 s: give up rather than hang
+                // Closing the semaphore when measuring ends is what ends this wait.
+                let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+                    break;
                 };
-                let Ok(slot) = slot else { break };
                 let mut ctx = Context::new();
-                ctx.put(&STARTED, Instant::now());
+                ctx.put(&STARTED, quanta::Instant::now());
                 ctx.put(&SLOT, slot);
                 space.out(&queue, ctx, None);
             }
@@ -189,6 +186,7 @@ async fn bench_txn(
     meter.measuring.store(false, Ordering::Relaxed);
     let elapsed = t0.elapsed();
     running.store(false, Ordering::Relaxed);
+    slots.close();
     let _ = tokio::time::timeout(Duration::from_secs(10), generator).await;
     mgr.stop(Duration::from_secs(10)).await?;
 

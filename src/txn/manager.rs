@@ -17,7 +17,7 @@ use super::context::Context;
 use super::keys::REQUEST;
 use super::metrics::TxnMetrics;
 use super::recovery::{Record, RecoveryError, RecoveryStore, TxnState};
-use super::run::{drive, report, InFlight, Txn};
+use super::run::{drive, guarded, report, InFlight, Txn};
 use super::status::{Outcome, StatusListener};
 use crate::space::Space;
 
@@ -277,9 +277,9 @@ async fn recover(inner: &Arc<Inner>) -> Result<(), TxnError> {
                 continue;
             };
             if commit {
-                node.participant.commit(id, &mut ctx).await;
+                guarded(&node.name, "commit", node.participant.commit(id, &mut ctx)).await;
             } else {
-                node.participant.abort(id, &mut ctx).await;
+                guarded(&node.name, "abort", node.participant.abort(id, &mut ctx)).await;
             }
         }
         store.append(Record::Done { id }).await?;

@@ -418,3 +418,37 @@ async fn ids_are_monotonic_across_sessions() {
     ids.dedup();
     assert_eq!(ids.len(), 50, "no id repeats");
 }
+
+/// Panics in prepare.
+struct Boom;
+
+#[async_trait::async_trait]
+impl Participant for Boom {
+    async fn prepare(&self, _id: u64, ctx: &mut Context) -> Action {
+        if ctx.has(&BOOM) {
+            panic!("participant bug");
+        }
+        Action::PREPARED
+    }
+}
+
+const BOOM: Key<()> = Key::new("BOOM");
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_participant_aborts_its_transaction_not_the_worker() {
+    let l = log();
+    let mut ps = list(vec![Scripted::new("a", &l, &[P])]);
+    ps.push(("boom".into(), Arc::new(Boom)));
+    let mut h = Harness::start(cfg(), Chain::new(ps, vec![]).expect("chain")).await;
+    let mut bad = Context::new();
+    bad.put(&BOOM, ());
+    h.mgr.queue(bad);
+    assert_eq!(h.next().await.1, Outcome::Aborted);
+    assert_eq!(*l.lock(), ["prepare:a", "abort:a"]);
+    h.mgr.queue(Context::new());
+    assert_eq!(
+        h.next().await.1,
+        Outcome::Committed,
+        "the single worker survived"
+    );
+}

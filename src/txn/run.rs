@@ -2,9 +2,12 @@
 //! participants in prepare order, recording recovery snapshots when a store is configured.
 
 use std::sync::Arc;
-use std::time::Instant;
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
 
 use futures::future::BoxFuture;
+use futures::FutureExt as _;
 use smallvec::SmallVec;
 use tokio::sync::OwnedSemaphorePermit;
 use tracing::Instrument;
@@ -161,11 +164,28 @@ async fn record_preparing(inner: &Inner, t: &mut Txn) -> bool {
     ok
 }
 
+/// Run a participant call; a panic is logged and becomes `None` instead of killing the worker.
+pub(crate) async fn guarded<T>(
+    participant: &str,
+    phase: &'static str,
+    call: impl Future<Output = T>,
+) -> Option<T> {
+    match AssertUnwindSafe(call).catch_unwind().await {
+        Ok(v) => Some(v),
+        Err(_) => {
+            tracing::error!(participant, phase, "participant panicked");
+            None
+        }
+    }
+}
+
 /// Run (or continue) a transaction until it finishes or pauses.
 pub(crate) async fn drive(inner: Arc<Inner>, mut t: Txn) {
     if !t.recorded && !t.aborting && !record_preparing(&inner, &mut t).await {
         t.aborting = true;
     }
+    // One TSC read per participant (quanta): the OS clock is far too slow to call twice per prepare.
+    let mut lap = quanta::Instant::now();
     while let Some((g, pos)) = next_pos(&inner, &mut t.stack) {
         t.steps += 1;
         if t.steps > MAX_STEPS {
@@ -180,18 +200,27 @@ pub(crate) async fn drive(inner: Arc<Inner>, mut t: Txn) {
         let p = &node.participant;
         let from_prepare = !t.aborting;
         let action = if from_prepare {
-            let started = Instant::now();
-            let a = p.prepare(t.id, &mut t.ctx).await;
-            node.prepare_time.record(started.elapsed());
+            // A panicking participant votes abort, as an exception does in jPOS.
+            let a = guarded(&node.name, "prepare", p.prepare(t.id, &mut t.ctx))
+                .await
+                .unwrap_or(Action::ABORTED);
+            let now = quanta::Instant::now();
+            node.prepare_time.record(now.duration_since(lap));
+            lap = now;
             if !a.is_prepared() {
                 t.aborting = true;
                 t.retry = a.contains(Action::RETRY);
             }
             a
         } else {
-            p.prepare_for_abort(t.id, &mut t.ctx)
-                .await
-                .unwrap_or(Action::ABORTED | Action::NO_JOIN)
+            guarded(
+                &node.name,
+                "prepare-for-abort",
+                p.prepare_for_abort(t.id, &mut t.ctx),
+            )
+            .await
+            .flatten()
+            .unwrap_or(Action::ABORTED | Action::NO_JOIN)
         };
         if t.ctx.profiler().is_some() {
             let phase = if from_prepare {
@@ -222,6 +251,10 @@ pub(crate) async fn drive(inner: Arc<Inner>, mut t: Txn) {
                     t.aborting = true;
                 }
             }
+        }
+        if !from_prepare || p.as_selector().is_some() {
+            // Time spent outside `prepare` must not count towards the next participant.
+            lap = quanta::Instant::now();
         }
         if from_prepare && action.contains(Action::PAUSE) && action.is_prepared() {
             match t.ctx.pause.take() {
@@ -263,11 +296,13 @@ fn park(
 }
 
 async fn finish(inner: Arc<Inner>, mut t: Txn) {
-    let now = tokio::time::Instant::now();
-    let first = *t.ctx.get(&FIRST_ATTEMPT).unwrap_or(&now);
-    let retry = t.aborting
-        && t.retry
-        && now.duration_since(first) + inner.cfg.retry_interval < inner.cfg.retry_timeout;
+    let mut first = None;
+    let retry = t.aborting && t.retry && {
+        let now = tokio::time::Instant::now();
+        let since = *t.ctx.get(&FIRST_ATTEMPT).unwrap_or(&now);
+        first = Some(since);
+        now.duration_since(since) + inner.cfg.retry_interval < inner.cfg.retry_timeout
+    };
     let mut outcome = if !t.aborting {
         Outcome::Committed
     } else if retry {
@@ -291,7 +326,12 @@ async fn finish(inner: Arc<Inner>, mut t: Txn) {
         Outcome::Committed => {
             for &(g, pos) in &t.members {
                 if let Some(node) = inner.chain.node(g, usize::from(pos)) {
-                    node.participant.commit(t.id, &mut t.ctx).await;
+                    guarded(
+                        &node.name,
+                        "commit",
+                        node.participant.commit(t.id, &mut t.ctx),
+                    )
+                    .await;
                     if t.ctx.profiler().is_some() {
                         t.ctx.checkpoint(&format!("commit: {}", node.name));
                     }
@@ -301,7 +341,12 @@ async fn finish(inner: Arc<Inner>, mut t: Txn) {
         Outcome::Aborted => {
             for &(g, pos) in &t.members {
                 if let Some(node) = inner.chain.node(g, usize::from(pos)) {
-                    node.participant.abort(t.id, &mut t.ctx).await;
+                    guarded(
+                        &node.name,
+                        "abort",
+                        node.participant.abort(t.id, &mut t.ctx),
+                    )
+                    .await;
                     if t.ctx.profiler().is_some() {
                         t.ctx.checkpoint(&format!("abort: {}", node.name));
                     }
@@ -316,7 +361,9 @@ async fn finish(inner: Arc<Inner>, mut t: Txn) {
     report(&inner, t.id, outcome, &t.ctx);
     if outcome == Outcome::Retried {
         let mut ctx = std::mem::take(&mut t.ctx);
-        ctx.put(&FIRST_ATTEMPT, first);
+        if let Some(first) = first {
+            ctx.put(&FIRST_ATTEMPT, first);
+        }
         let interval = inner.cfg.retry_interval;
         let inner = Arc::clone(&inner);
         // The permit stays held (inside `t`) while waiting, so retries count against max-active.

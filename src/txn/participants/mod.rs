@@ -42,3 +42,12 @@ pub fn register_builtins(r: &mut ParticipantRegistry) {
     }
     r.register_with_config("core.Unsupported", Unsupported::new);
 }
+
+/// Registered name of [`CheckFields`].
+pub const CHECK_FIELDS: &str = "core.CheckFields";
+/// Registered name of the MTI / processing-code selector ([`SwitchConfig`]).
+pub const SWITCH: &str = "core.Switch";
+/// Registered name of [`Delay`].
+pub const DELAY: &str = "core.Delay";
+/// Registered name of [`Trace`].
+pub const TRACE: &str = "core.Trace";
