@@ -1,1 +1,86 @@
-//! jCard-style participants for Switchyard.
+//! jCard-style participants for Switchyard, built the way a user builds their own: a crate that
+//! depends on `switchyard`, implements `Participant`, and registers its participants by name
+//! (`jcard.CheckCard` ...) with `register`.
+//!
+//! Map: `txntype` reads MTI + DE 3; `keys` are the context keys; `pan` protects card numbers;
+//! `store` reads entities and writes the tranlog; `money` builds and posts GL transactions;
+//! `fixtures` loads entities from YAML; `participants/` has one file per participant.
+//! Invariants: an approved money movement is one balanced GL transaction posted in the same DB
+//! transaction as its tranlog row; a decline posts nothing; a retransmission posts nothing.
+//! See docs/jcard.md and docs/fixtures.md.
+
+pub mod error;
+pub mod fixtures;
+pub mod keys;
+pub mod money;
+pub mod pan;
+pub mod participants;
+pub mod store;
+pub mod txntype;
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+use switchyard::txn::Participant;
+
+pub use error::JcardError;
+pub use pan::PanKey;
+
+/// Environment variable holding the PAN hashing key when the configuration names none.
+pub const PAN_KEY_ENV: &str = "SWITCHYARD_PAN_KEY";
+
+/// What every jCard participant shares: the database and the PAN key.
+#[derive(Debug, Clone)]
+pub struct Jcard {
+    /// Pool on the database holding the ledger and the jCard tables.
+    pub pool: PgPool,
+    /// Key for PAN hashes.
+    pub pan_key: PanKey,
+}
+
+impl Jcard {
+    /// An environment over `pool` with `pan_key`.
+    pub fn new(pool: PgPool, pan_key: PanKey) -> Arc<Jcard> {
+        Arc::new(Jcard { pool, pan_key })
+    }
+}
+
+/// Builds a participant from its YAML configuration (`participant-config:` in the deploy).
+pub type Factory =
+    Box<dyn Fn(&serde_yaml::Value) -> Result<Arc<dyn Participant>, JcardError> + Send + Sync>;
+
+/// Every participant this crate provides, by registered name.
+pub const NAMES: &[&str] = &[
+    "jcard.PrepareContext",
+    "jcard.CheckFields",
+    "jcard.CreateTranLog",
+    "jcard.CheckCard",
+    "jcard.CheckTerminal",
+    "jcard.CheckAcquirer",
+    "jcard.SelectAccount",
+    "jcard.CheckPreviousReverse",
+    "jcard.CheckVelocity",
+    "jcard.Fees",
+    "jcard.Authorization",
+    "jcard.Financial",
+    "jcard.Completion",
+    "jcard.Void",
+    "jcard.Reversal",
+    "jcard.Refund",
+    "jcard.Deposit",
+    "jcard.Transfer",
+    "jcard.BalanceInquiry",
+    "jcard.PrepareResponse",
+    "jcard.LogIt",
+];
+
+/// Register every jCard participant with a registry: `add(name, factory)` once per name.
+pub fn register(jcard: &Arc<Jcard>, add: &mut dyn FnMut(&'static str, Factory)) {
+    for &name in NAMES {
+        let env = Arc::clone(jcard);
+        add(
+            name,
+            Box::new(move |cfg| participants::build(&env, name, cfg)),
+        );
+    }
+}
