@@ -64,7 +64,7 @@ async fn usage(
     let row = sqlx::query(
         "SELECT count(*) AS n, COALESCE(sum(amount), 0) AS total FROM jc_tranlog \
          WHERE card_id = $1 AND result_code = '0000' AND currency = $2 AND txn_type = ANY($3) \
-           AND mti NOT LIKE '_2%' AND NOT reversed AND NOT voided \
+           AND mti NOT LIKE '_22%' AND NOT reversed AND NOT voided \
            AND created_at > now() - make_interval(secs => $4)",
     )
     .bind(card)

@@ -80,7 +80,7 @@ mod tests {
     fn acquirer_fee_sums_elements_in_the_currency() {
         let m = IsoMsg::with_mti("2200")
             .expect("mti")
-            .with(46, "00840200000000012500978200000000001000");
+            .with(46, "008402000000000125009782000000000100");
         assert_eq!(acquirer_fee(&m, 840), Ok(Decimal::new(125, 2)));
         let bad = IsoMsg::with_mti("2200").expect("mti").with(46, "0084");
         assert!(acquirer_fee(&bad, 840).is_err());
