@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rust_decimal::Decimal;
 use switchyard::iso::IsoMsg;
-use switchyard::ledger::{AccountCode, Layer};
+use switchyard::ledger::AccountCode;
 use switchyard::space::{Space, TSpace};
 use switchyard::txn::{
     Action, Chain, Context, MtiPcodeSelector, Named, Participant, ReplyError, ReplySink,
@@ -272,9 +272,4 @@ pub fn de56(orig: &IsoMsg) -> String {
 /// DE 39 of a response.
 pub fn rc(r: &IsoMsg) -> &str {
     r.get_str(39).unwrap_or("")
-}
-
-/// Layer helper to keep `Layer` in use for readers.
-pub fn _layers() -> Layer {
-    Layer::from_id(840).expect("layer")
 }
