@@ -45,9 +45,14 @@ CREATE TABLE gl_accounts (
 );
 CREATE INDEX gl_accounts_parent ON gl_accounts (parent_id);
 
+-- The high-volume tables (gl_transactions, gl_entries, gl_balances) carry no foreign keys to
+-- journals/accounts/transactions: each would cost a lookup plus a KEY SHARE lock per row, and every
+-- concurrent post would share-lock the same journal row (MultiXact contention). `post` resolves and
+-- locks every account and journal it writes, nothing is ever deleted, and `ledger check` audits for
+-- orphans. The one remaining reference, `reverses`, is rare and guards double reversal.
 CREATE TABLE gl_transactions (
     id         UUID PRIMARY KEY,
-    journal_id BIGINT NOT NULL REFERENCES gl_journals (id),
+    journal_id BIGINT NOT NULL,
     post_date  DATE NOT NULL,
     -- when the ledger recorded it; non-decreasing per (journal, account, layer), see gl_entries.seq
     ts         TIMESTAMPTZ NOT NULL,
@@ -59,10 +64,10 @@ CREATE TABLE gl_transactions (
 );
 
 CREATE TABLE gl_entries (
-    txn_id     UUID NOT NULL REFERENCES gl_transactions (id),
+    txn_id     UUID NOT NULL,
     line       SMALLINT NOT NULL,
-    journal_id BIGINT NOT NULL REFERENCES gl_journals (id),
-    account_id BIGINT NOT NULL REFERENCES gl_accounts (id),
+    journal_id BIGINT NOT NULL,
+    account_id BIGINT NOT NULL,
     layer      SMALLINT NOT NULL,
     credit     BOOLEAN NOT NULL,
     amount     NUMERIC NOT NULL CHECK (amount > 0),
@@ -80,8 +85,8 @@ CREATE INDEX gl_entries_account_ts ON gl_entries (journal_id, account_id, layer,
 
 -- Running balance per (journal, account, layer): O(1) current balances at any history size.
 CREATE TABLE gl_balances (
-    journal_id BIGINT NOT NULL REFERENCES gl_journals (id),
-    account_id BIGINT NOT NULL REFERENCES gl_accounts (id),
+    journal_id BIGINT NOT NULL,
+    account_id BIGINT NOT NULL,
     layer      SMALLINT NOT NULL,
     balance    NUMERIC NOT NULL,
     seq        BIGINT NOT NULL,

@@ -5,8 +5,12 @@
 //! manager and participants) → `ledger` (layered double-entry accounts). `deploy` wires components from
 //! YAML descriptors; `gateway` bridges HTTP to ISO; `cli` holds the command-line front end.
 
+pub mod channel;
 pub mod cli;
+pub mod deploy;
 pub mod iso;
 pub mod ledger;
+pub mod mux;
+pub mod sim;
 pub mod space;
 pub mod txn;

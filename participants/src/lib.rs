@@ -7,10 +7,12 @@
 //! `fixtures` loads entities from YAML; `participants/` has one file per participant.
 //! Invariants: an approved money movement is one balanced GL transaction posted in the same DB
 //! transaction as its tranlog row; a decline posts nothing; a retransmission posts nothing.
+//! `fraud_score` is the worked example of `docs/custom-participant.md`.
 //! See docs/jcard.md and docs/fixtures.md.
 
 pub mod error;
 pub mod fixtures;
+pub mod fraud_score;
 pub mod keys;
 pub mod money;
 pub mod pan;
@@ -21,7 +23,7 @@ pub mod txntype;
 use std::sync::Arc;
 
 use sqlx::PgPool;
-use switchyard::txn::Participant;
+use switchyard::txn::{Participant, ParticipantRegistry};
 
 pub use error::JcardError;
 pub use pan::PanKey;
@@ -74,8 +76,13 @@ pub const NAMES: &[&str] = &[
     "jcard.LogIt",
 ];
 
-/// Register every jCard participant with a registry: `add(name, factory)` once per name.
-pub fn register(jcard: &Arc<Jcard>, add: &mut dyn FnMut(&'static str, Factory)) {
+/// Register the participants that need no database (`acme.FraudScore`).
+pub fn register(registry: &mut ParticipantRegistry) {
+    fraud_score::register(registry);
+}
+
+/// Call `add(name, factory)` once per jCard participant name.
+pub fn factories(jcard: &Arc<Jcard>, add: &mut dyn FnMut(&'static str, Factory)) {
     for &name in NAMES {
         let env = Arc::clone(jcard);
         add(
@@ -83,4 +90,13 @@ pub fn register(jcard: &Arc<Jcard>, add: &mut dyn FnMut(&'static str, Factory)) 
             Box::new(move |cfg| participants::build(&env, name, cfg)),
         );
     }
+}
+
+/// Register every jCard participant (`jcard.*`) over `jcard` with the deploy registry.
+pub fn register_jcard(registry: &mut ParticipantRegistry, jcard: &Arc<Jcard>) {
+    factories(jcard, &mut |name, f| {
+        registry.register(name, move |input| {
+            f(input.config).map_err(|e| input.error(e))
+        });
+    });
 }

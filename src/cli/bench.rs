@@ -11,7 +11,7 @@ pub enum BenchCommand {
     Codec(bench_codec::CodecBench),
     /// Transaction manager throughput with trivial participants and a fixed number in flight.
     Txn(bench_txn::TxnBench),
-    /// Ledger posting throughput and latency (3-entry GL transactions), optionally next to pgbench.
+    /// Ledger posting throughput and latency.
     Ledger(bench_ledger::LedgerBench),
 }
 

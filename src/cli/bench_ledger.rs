@@ -31,7 +31,7 @@ pub struct LedgerBench {
     #[arg(long, default_value_t = 10_000)]
     accounts: usize,
     /// Group-commit workers (DB connections committing batches); 0 = one DB transaction per post.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 1)]
     workers: usize,
     /// Most posts per group commit.
     #[arg(long, default_value_t = 64)]
@@ -47,11 +47,6 @@ pub struct LedgerBench {
     json: bool,
     #[command(flatten)]
     db: DbTarget,
-}
-
-/// Run `bench ledger`.
-pub fn run(b: LedgerBench) -> anyhow::Result<()> {
-    super::block_on(ledger(b))?
 }
 
 /// xorshift64*: a tiny deterministic generator, enough to pick accounts.
@@ -319,4 +314,9 @@ async fn pgbench(b: &LedgerBench) -> anyhow::Result<f64> {
         .and_then(|l| l.split_whitespace().next())
         .and_then(|v| v.parse().ok())
         .with_context(|| format!("no tps line in pgbench output:\n{out}"))
+}
+
+/// Run the ledger benchmark.
+pub fn run(b: LedgerBench) -> anyhow::Result<()> {
+    super::block_on(ledger(b))?
 }

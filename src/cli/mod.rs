@@ -4,18 +4,22 @@
 //! `run` function; this file only wires them together and turns errors into a one-line message and exit code.
 
 use std::ffi::OsString;
-use std::future::Future;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+use crate::txn::ParticipantRegistry;
 
 pub mod bench;
 mod bench_codec;
 mod bench_ledger;
 mod bench_txn;
 pub mod db;
+pub mod deploy;
 pub mod iso;
 pub mod ledger;
+pub mod run;
+pub mod sim;
 pub mod txn;
 
 /// Switchyard: an ISO-8583 transaction switch.
@@ -31,18 +35,26 @@ enum Command {
     /// Pack, unpack and dump ISO-8583 messages.
     #[command(subcommand)]
     Iso(iso::IsoCommand),
-    /// Manage the private PostgreSQL cluster (or check the DATABASE_URL server).
-    #[command(subcommand)]
-    Db(db::DbCommand),
-    /// Query and audit the ledger; import a chart of accounts.
-    #[command(subcommand)]
-    Ledger(ledger::LedgerCommand),
     /// Benchmarks; each prints a JSON summary as its last line.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
     /// Transaction manager tools.
     #[command(subcommand)]
     Txn(txn::TxnCommand),
+    /// Simulators: a host that answers, load clients, idle connections.
+    #[command(subcommand)]
+    Sim(sim::SimCommand),
+    /// Run the switch: deploy every descriptor of the deploy directory and watch it for changes.
+    Run(run::RunArgs),
+    /// Deploy-descriptor tools.
+    #[command(subcommand)]
+    Deploy(deploy::DeployCommand),
+    /// Manage the private PostgreSQL cluster (or check the DATABASE_URL server).
+    #[command(subcommand)]
+    Db(db::DbCommand),
+    /// Query and audit the ledger; import a chart of accounts.
+    #[command(subcommand)]
+    Ledger(ledger::LedgerCommand),
     /// Any other command runs `switchyard-<command>` (next to this binary, else on PATH), git/cargo
     /// style: e.g. `switchyard fixtures load` runs the participants crate's `switchyard-fixtures`.
     #[command(external_subcommand)]
@@ -72,7 +84,7 @@ fn external(args: Vec<OsString>) -> anyhow::Result<()> {
 }
 
 /// Run `fut` to completion on a fresh multi-threaded tokio runtime.
-pub(crate) fn block_on<F: Future>(fut: F) -> anyhow::Result<F::Output> {
+pub(crate) fn block_on<F: std::future::Future>(fut: F) -> anyhow::Result<F::Output> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -81,14 +93,23 @@ pub(crate) fn block_on<F: Future>(fut: F) -> anyhow::Result<F::Output> {
 
 /// Parse the command line, run the command, print any error as one line on stderr.
 pub fn main() -> ExitCode {
+    main_with(ParticipantRegistry::with_builtins())
+}
+
+/// `main` for a binary that registered its own participants in `registry` (see
+/// `docs/custom-participant.md`).
+pub fn main_with(registry: ParticipantRegistry) -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Iso(cmd) => iso::run(cmd),
-        Command::Db(cmd) => db::run(cmd),
-        Command::Ledger(cmd) => ledger::run(cmd),
+        Command::External(args) => external(args),
         Command::Bench(cmd) => bench::run(cmd),
         Command::Txn(cmd) => txn::run(cmd),
-        Command::External(args) => external(args),
+        Command::Sim(cmd) => sim::run(cmd),
+        Command::Run(args) => run::run(args, registry),
+        Command::Deploy(cmd) => deploy::run(cmd, &registry),
+        Command::Db(cmd) => db::run(cmd),
+        Command::Ledger(cmd) => ledger::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

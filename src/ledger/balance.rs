@@ -107,15 +107,14 @@ pub fn rolled_up(
     nets: &HashMap<(i64, Layer), Decimal>,
     layers: &[Layer],
 ) -> Amount {
-    let net: Decimal = accounts
-        .iter()
-        .filter(|a| a.kind == AccountKind::Final)
-        .filter(|a| match account.kind {
-            AccountKind::Final => a.id == account.id,
-            AccountKind::Composite => a.code.is_under(&account.code),
-        })
-        .flat_map(|a| layers.iter().map(move |l| (a.id, *l)))
-        .filter_map(|k| nets.get(&k))
-        .sum();
+    let sum_of = |id: i64| -> Decimal { layers.iter().filter_map(|l| nets.get(&(id, *l))).sum() };
+    let net: Decimal = match account.kind {
+        AccountKind::Final => sum_of(account.id),
+        AccountKind::Composite => accounts
+            .iter()
+            .filter(|a| a.kind == AccountKind::Final && a.code.is_under(&account.code))
+            .map(|a| sum_of(a.id))
+            .sum(),
+    };
     Amount(account.nature.signed(net))
 }

@@ -20,7 +20,8 @@ use super::transaction::{NewTransaction, Posted};
 /// Group-commit settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GroupCommitConfig {
-    /// Concurrent committing workers (each holds one pool connection while it commits).
+    /// Concurrent committing workers (each holds one pool connection while it commits). One is best
+    /// on a local server with hot accounts; more help when the server is far away.
     pub workers: usize,
     /// Most posts in one DB transaction.
     pub max_batch: usize,
@@ -33,7 +34,8 @@ pub struct GroupCommitConfig {
 impl Default for GroupCommitConfig {
     fn default() -> Self {
         GroupCommitConfig {
-            workers: 4,
+            // one committer: with hot accounts, parallel batches mostly wait on each other's locks
+            workers: 1,
             max_batch: 64,
             queue: 4096,
             timeout: Duration::from_secs(10),

@@ -36,6 +36,11 @@ pub enum Discrepancy {
         /// The account's code.
         account: String,
     },
+    /// A row refers to something that does not exist (the big tables carry no foreign keys).
+    Orphan {
+        /// What refers to what.
+        what: String,
+    },
     /// A cached running balance differs from the sum of its entries.
     BalanceMismatch {
         /// The journal's name.
@@ -80,6 +85,7 @@ impl std::fmt::Display for Discrepancy {
             Discrepancy::CompositeEntry { txn, account } => {
                 write!(f, "GL transaction {txn} has an entry on composite account {account}")
             }
+            Discrepancy::Orphan { what } => write!(f, "dangling reference: {what}"),
             Discrepancy::BalanceMismatch { journal, account, layer, cached, entries, cached_seq, entry_count } => write!(
                 f,
                 "journal {journal} account {account} layer {layer}: cached balance {cached:?} (seq {cached_seq:?}) \
@@ -180,6 +186,34 @@ pub async fn check(pool: &PgPool) -> Result<CheckReport, LedgerError> {
     .map_err(db("checking entry accounts"))?;
     if let Some((txn, account)) = composite {
         report.discrepancy = Some(Discrepancy::CompositeEntry { txn, account });
+        return Ok(report);
+    }
+    let orphan: Option<String> = sqlx::query_scalar(
+        "(SELECT 'entry ' || e.txn_id::text || '/' || e.line::text || ': ' || \
+           CASE WHEN t.id IS NULL THEN 'no such transaction' \
+                WHEN t.journal_id <> e.journal_id THEN 'journal differs from its transaction''s' \
+                WHEN a.id IS NULL THEN 'no such account ' || e.account_id::text \
+                ELSE 'no such journal ' || e.journal_id::text END \
+         FROM gl_entries e LEFT JOIN gl_transactions t ON t.id = e.txn_id \
+         LEFT JOIN gl_accounts a ON a.id = e.account_id LEFT JOIN gl_journals j ON j.id = e.journal_id \
+         WHERE t.id IS NULL OR t.journal_id <> e.journal_id OR a.id IS NULL OR j.id IS NULL LIMIT 1) \
+         UNION ALL \
+         (SELECT 'transaction ' || t.id::text || ': ' || \
+           CASE WHEN j.id IS NULL THEN 'no such journal ' || t.journal_id::text ELSE 'no entries' END \
+         FROM gl_transactions t LEFT JOIN gl_journals j ON j.id = t.journal_id \
+         WHERE j.id IS NULL OR NOT EXISTS (SELECT 1 FROM gl_entries e WHERE e.txn_id = t.id) LIMIT 1) \
+         UNION ALL \
+         (SELECT 'running balance of account ' || b.account_id::text || ' in journal ' || b.journal_id::text \
+           || ': no such account or journal' \
+         FROM gl_balances b LEFT JOIN gl_accounts a ON a.id = b.account_id \
+         LEFT JOIN gl_journals j ON j.id = b.journal_id WHERE a.id IS NULL OR j.id IS NULL LIMIT 1) \
+         LIMIT 1",
+    )
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db("checking references"))?;
+    if let Some(what) = orphan {
+        report.discrepancy = Some(Discrepancy::Orphan { what });
         return Ok(report);
     }
     let mismatch: Option<MismatchRow> = sqlx::query_as(

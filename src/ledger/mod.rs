@@ -24,6 +24,7 @@ pub mod rules;
 pub mod statement;
 pub mod time;
 pub mod transaction;
+mod write;
 
 use std::time::Duration;
 

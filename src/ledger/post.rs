@@ -22,6 +22,7 @@ use super::journal::{find_journals, Journal};
 use super::layer::Layer;
 use super::rules::{load_rules, Rule, RuleKind};
 use super::transaction::{NewTransaction, Posted, Side};
+use super::write::{assert_balanced, write, EntryOut, Key, Rows, Running};
 
 /// Most transactions `post_batch` accepts at once.
 pub const MAX_BATCH: usize = 1000;
@@ -41,43 +42,11 @@ where
     Ok(posted)
 }
 
-/// (journal id, account id, layer)
-type Key = (i64, i64, i16);
-
-#[derive(Clone, Copy)]
-struct Running {
-    balance: Decimal,
-    seq: i64,
-    last_ts: DateTime<Utc>,
-}
-
 struct LockedAccount {
     id: i64,
     code: AccountCode,
     kind: AccountKind,
     nature: Nature,
-}
-
-#[derive(Default)]
-struct Rows {
-    txn_id: Vec<Uuid>,
-    txn_journal: Vec<i64>,
-    txn_date: Vec<chrono::NaiveDate>,
-    txn_ts: Vec<DateTime<Utc>>,
-    txn_detail: Vec<String>,
-    txn_tags: Vec<String>,
-    txn_reverses: Vec<Option<Uuid>>,
-    e_txn: Vec<Uuid>,
-    e_line: Vec<i16>,
-    e_journal: Vec<i64>,
-    e_account: Vec<i64>,
-    e_layer: Vec<i16>,
-    e_credit: Vec<bool>,
-    e_amount: Vec<Decimal>,
-    e_detail: Vec<String>,
-    e_ts: Vec<DateTime<Utc>>,
-    e_seq: Vec<i64>,
-    e_running: Vec<Decimal>,
 }
 
 /// The first double-entry layer of `journal` on which `txn` does not balance.
@@ -300,13 +269,26 @@ pub async fn post_batch(
 
     // 3. Running balances and rules.
     let journal_ids: Vec<i64> = journals.iter().map(|j| j.id).collect();
-    let account_ids: Vec<i64> = accounts.values().map(|a| a.id).collect();
+    // the exact (journal, account) pairs touched: one primary-key probe each, whatever the stats say
+    let locked = &accounts;
+    let pairs: BTreeSet<(i64, i64)> = todo
+        .iter()
+        .flat_map(|i| {
+            let j = journal_of(&txns[*i].journal).map(|j| j.id);
+            txns[*i]
+                .entries
+                .iter()
+                .filter_map(move |e| Some((j?, locked.get(e.account.as_str())?.id)))
+        })
+        .collect();
+    let (pair_journals, pair_accounts): (Vec<i64>, Vec<i64>) = pairs.into_iter().unzip();
     let rows: Vec<(i64, i64, i16, Decimal, i64, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT journal_id, account_id, layer, balance, seq, last_ts FROM gl_balances \
-         WHERE journal_id = ANY($1) AND account_id = ANY($2)",
+        "SELECT b.journal_id, b.account_id, b.layer, b.balance, b.seq, b.last_ts \
+         FROM UNNEST($1::int8[], $2::int8[]) AS k(journal_id, account_id) \
+         JOIN gl_balances b ON b.journal_id = k.journal_id AND b.account_id = k.account_id",
     )
-    .bind(&journal_ids)
-    .bind(&account_ids)
+    .bind(&pair_journals)
+    .bind(&pair_accounts)
     .fetch_all(&mut **tx)
     .await
     .map_err(db("reading running balances"))?;
@@ -367,18 +349,6 @@ fn decided(results: Vec<Option<Result<Posted, LedgerError>>>) -> Vec<Result<Post
             r.unwrap_or_else(|| Err(LedgerError::Invariant("transaction left undecided".into())))
         })
         .collect()
-}
-
-struct EntryOut {
-    txn: Uuid,
-    line: i16,
-    key: Key,
-    credit: bool,
-    amount: Decimal,
-    detail: String,
-    ts: DateTime<Utc>,
-    seq: i64,
-    running: Decimal,
 }
 
 type Applied = (HashMap<Key, Running>, DateTime<Utc>, Vec<EntryOut>);
@@ -469,147 +439,4 @@ fn apply(
         }
     }
     Ok((scratch, ts, rows))
-}
-
-impl Rows {
-    fn push_txn(&mut self, t: &NewTransaction, journal_id: i64, ts: DateTime<Utc>) {
-        self.txn_id.push(t.id);
-        self.txn_journal.push(journal_id);
-        self.txn_date.push(t.post_date);
-        self.txn_ts.push(ts);
-        self.txn_detail.push(t.detail.clone());
-        self.txn_tags.push(t.tags.join(","));
-        self.txn_reverses.push(t.reverses);
-    }
-
-    fn push_entry(&mut self, r: EntryOut) {
-        self.e_txn.push(r.txn);
-        self.e_line.push(r.line);
-        self.e_journal.push(r.key.0);
-        self.e_account.push(r.key.1);
-        self.e_layer.push(r.key.2);
-        self.e_credit.push(r.credit);
-        self.e_amount.push(r.amount);
-        self.e_detail.push(r.detail);
-        self.e_ts.push(r.ts);
-        self.e_seq.push(r.seq);
-        self.e_running.push(r.running);
-    }
-}
-
-/// Every transaction about to be written balances on each double-entry layer of its journal.
-fn assert_balanced(rows: &Rows, journals: &[Journal]) -> Result<(), LedgerError> {
-    let mut sums: HashMap<(Uuid, i16), Decimal> = HashMap::new();
-    for i in 0..rows.e_txn.len() {
-        let net = if rows.e_credit[i] {
-            -rows.e_amount[i]
-        } else {
-            rows.e_amount[i]
-        };
-        *sums.entry((rows.e_txn[i], rows.e_layer[i])).or_default() += net;
-        let journal = journals.iter().find(|j| j.id == rows.e_journal[i]);
-        if journal.is_none() {
-            return Err(LedgerError::Invariant(format!(
-                "entry of {} names unknown journal {}",
-                rows.e_txn[i], rows.e_journal[i]
-            )));
-        }
-    }
-    for i in 0..rows.e_txn.len() {
-        let net = sums
-            .get(&(rows.e_txn[i], rows.e_layer[i]))
-            .copied()
-            .unwrap_or_default();
-        let double = journals
-            .iter()
-            .find(|j| j.id == rows.e_journal[i])
-            .and_then(|j| {
-                Layer::from_id(rows.e_layer[i])
-                    .ok()
-                    .and_then(|l| j.layer(l))
-            })
-            .is_some_and(|l| l.double_entry);
-        if double && !net.is_zero() {
-            return Err(LedgerError::Invariant(format!(
-                "GL transaction {} is off by {net} on double-entry layer {}",
-                rows.e_txn[i], rows.e_layer[i]
-            )));
-        }
-    }
-    Ok(())
-}
-
-async fn write(
-    tx: &mut Transaction<'_, Postgres>,
-    out: &Rows,
-    dirty: &BTreeSet<Key>,
-    state: &HashMap<Key, Running>,
-) -> Result<(), LedgerError> {
-    sqlx::query(
-        "INSERT INTO gl_transactions (id, journal_id, post_date, ts, detail, tags, reverses) \
-         SELECT * FROM UNNEST($1::uuid[], $2::int8[], $3::date[], $4::timestamptz[], $5::text[], \
-         $6::text[], $7::uuid[])",
-    )
-    .bind(&out.txn_id)
-    .bind(&out.txn_journal)
-    .bind(&out.txn_date)
-    .bind(&out.txn_ts)
-    .bind(&out.txn_detail)
-    .bind(&out.txn_tags)
-    .bind(&out.txn_reverses)
-    .execute(&mut **tx)
-    .await
-    .map_err(db("inserting GL transactions"))?;
-    sqlx::query(
-        "INSERT INTO gl_entries (txn_id, line, journal_id, account_id, layer, credit, amount, detail, \
-         ts, seq, running) \
-         SELECT * FROM UNNEST($1::uuid[], $2::int2[], $3::int8[], $4::int8[], $5::int2[], $6::bool[], \
-         $7::numeric[], $8::text[], $9::timestamptz[], $10::int8[], $11::numeric[])",
-    )
-    .bind(&out.e_txn)
-    .bind(&out.e_line)
-    .bind(&out.e_journal)
-    .bind(&out.e_account)
-    .bind(&out.e_layer)
-    .bind(&out.e_credit)
-    .bind(&out.e_amount)
-    .bind(&out.e_detail)
-    .bind(&out.e_ts)
-    .bind(&out.e_seq)
-    .bind(&out.e_running)
-    .execute(&mut **tx)
-    .await
-    .map_err(db("inserting GL entries"))?;
-    let mut b_journal = Vec::with_capacity(dirty.len());
-    let mut b_account = Vec::with_capacity(dirty.len());
-    let mut b_layer = Vec::with_capacity(dirty.len());
-    let mut b_balance = Vec::with_capacity(dirty.len());
-    let mut b_seq = Vec::with_capacity(dirty.len());
-    let mut b_ts = Vec::with_capacity(dirty.len());
-    for k in dirty {
-        let Some(r) = state.get(k) else { continue };
-        b_journal.push(k.0);
-        b_account.push(k.1);
-        b_layer.push(k.2);
-        b_balance.push(r.balance);
-        b_seq.push(r.seq);
-        b_ts.push(r.last_ts);
-    }
-    sqlx::query(
-        "INSERT INTO gl_balances (journal_id, account_id, layer, balance, seq, last_ts) \
-         SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::int2[], $4::numeric[], $5::int8[], \
-         $6::timestamptz[]) \
-         ON CONFLICT (journal_id, account_id, layer) DO UPDATE \
-         SET balance = EXCLUDED.balance, seq = EXCLUDED.seq, last_ts = EXCLUDED.last_ts",
-    )
-    .bind(&b_journal)
-    .bind(&b_account)
-    .bind(&b_layer)
-    .bind(&b_balance)
-    .bind(&b_seq)
-    .bind(&b_ts)
-    .execute(&mut **tx)
-    .await
-    .map_err(db("updating running balances"))?;
-    Ok(())
 }

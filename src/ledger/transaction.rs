@@ -63,7 +63,7 @@ pub struct NewEntry {
 /// A GL transaction to post.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewTransaction {
-    /// Chosen by the caller (default: random) so an unknown outcome can be looked up.
+    /// Chosen by the caller (default: `new_transaction_id()`) so an unknown outcome can be looked up.
     pub id: Uuid,
     /// The journal's name.
     pub journal: String,
@@ -79,11 +79,21 @@ pub struct NewTransaction {
     pub reverses: Option<Uuid>,
 }
 
+/// A time-ordered UUID (version 7 layout: 48-bit Unix milliseconds, then random bits), so the
+/// transaction and entry primary-key indexes grow at their right edge instead of at random pages.
+pub fn new_transaction_id() -> Uuid {
+    let mut bytes = *Uuid::new_v4().as_bytes();
+    let millis = Utc::now().timestamp_millis().max(0) as u64;
+    bytes[..6].copy_from_slice(&millis.to_be_bytes()[2..]);
+    bytes[6] = (bytes[6] & 0x0f) | 0x70;
+    Uuid::from_bytes(bytes)
+}
+
 impl NewTransaction {
-    /// An empty transaction in `journal` dated today (UTC) with a random id.
+    /// An empty transaction in `journal` dated today (UTC) with a fresh time-ordered id.
     pub fn new(journal: impl Into<String>, detail: impl Into<String>) -> NewTransaction {
         NewTransaction {
-            id: Uuid::new_v4(),
+            id: new_transaction_id(),
             journal: journal.into(),
             post_date: Utc::now().date_naive(),
             detail: detail.into(),
@@ -295,4 +305,18 @@ where
         reversed_by: t.6,
         entries,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_version_7_and_time_ordered() {
+        let a = new_transaction_id();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let b = new_transaction_id();
+        assert_eq!(a.get_version_num(), 7);
+        assert!(a < b);
+    }
 }

@@ -20,6 +20,8 @@ pub const REQUEST: Key<Request> = Key::new("REQUEST");
 pub const RESULT_CODE: Key<ResultCode> = Key::new("RESULT_CODE");
 /// Free text explaining the result (e.g. which fields were missing).
 pub const EXTENDED_RESULT: Key<String> = Key::new("EXTENDED_RESULT");
+/// The response being built (sent by `core.SendResponse`).
+pub const RESPONSE: Key<IsoMsg> = Key::new("RESPONSE");
 /// Where to send the response.
 pub const REPLY: Key<Arc<dyn ReplySink>> = Key::new("REPLY");
 
@@ -34,6 +36,10 @@ impl ResultCode {
     pub const INVALID_CARD_NUMBER: ResultCode = ResultCode(1011);
     /// 1016 not sufficient funds.
     pub const NOT_SUFFICIENT_FUNDS: ResultCode = ResultCode(1016);
+    /// 1015 unsupported function (jPOS `CMF.UNSUPPORTED_FUNCTION`).
+    pub const UNSUPPORTED_FUNCTION: ResultCode = ResultCode(1015);
+    /// 1061 unsupported transaction (jPOS `CMF.UNSUPPORTED_TRANSACTION`).
+    pub const UNSUPPORTED_TRANSACTION: ResultCode = ResultCode(1061);
     /// 1802 a mandatory field is missing.
     pub const MISSING_FIELD: ResultCode = ResultCode(1802);
     /// 1803 a field is present that is neither mandatory nor optional.

@@ -19,6 +19,7 @@ pub mod participants;
 pub mod pause;
 pub mod profiler;
 pub mod recovery;
+pub mod registry;
 mod run;
 pub mod selector;
 pub mod status;
@@ -28,12 +29,15 @@ pub use chain::{Chain, ChainError, Named, NamedGroup};
 pub use config::TxnConfig;
 pub use context::{Context, Key};
 pub use filestore::FileStore;
-pub use keys::{ReplyError, ReplySink, ResultCode, EXTENDED_RESULT, REPLY, REQUEST, RESULT_CODE};
+pub use keys::{
+    ReplyError, ReplySink, ResultCode, EXTENDED_RESULT, REPLY, REQUEST, RESPONSE, RESULT_CODE,
+};
 pub use manager::{ManagerBuilder, TransactionManager, TxnError};
 pub use message::{FieldSource, TextMessage};
 pub use participant::{GroupSelector, Participant};
 pub use pause::ResumeHandle;
 pub use recovery::{RecoveryError, RecoveryStore};
+pub use registry::{BuildError, FactoryInput, ParticipantRegistry, Resources};
 pub use run::MAX_STEPS;
 pub use selector::MtiPcodeSelector;
 pub use status::{Outcome, StatusListener};

@@ -165,6 +165,21 @@ async fn check_finds_tampering() {
         Some(Discrepancy::Unbalanced { layer, net, .. }) => assert_eq!((layer, net), (840, d(-1))),
         other => panic!("expected Unbalanced, got {other:?}"),
     }
+    sqlx::query("UPDATE gl_entries SET amount = amount - 1 WHERE credit")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    assert!(check(&db.pool).await.unwrap().is_ok());
+    sqlx::query("UPDATE gl_entries SET account_id = -5 WHERE credit")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    match check(&db.pool).await.unwrap().discrepancy {
+        Some(Discrepancy::Orphan { what }) => {
+            assert!(what.contains("no such account -5"), "{what}")
+        }
+        other => panic!("expected Orphan, got {other:?}"),
+    }
 }
 
 #[tokio::test]

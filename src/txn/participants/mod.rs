@@ -1,12 +1,44 @@
-//! Built-in participants, one per file, registered under these names by the deploy layer:
-//! `core.CheckFields`, `core.Switch`, `core.Delay`, `core.Trace`.
+//! Built-in participants, one per file, registered under these names (see [`register_builtins`]):
+//! `core.CheckFields`, `core.Switch`, `core.Delay`, `core.Trace`, `core.NetMgmt`, `core.Unsupported`,
+//! `core.SendResponse`.
 
 pub mod check_fields;
 pub mod delay;
+pub mod net_mgmt;
+pub mod send_response;
 pub mod switch;
 pub mod trace;
+pub mod unsupported;
+
+use std::sync::Arc;
 
 pub use check_fields::{CheckFields, CheckFieldsConfig, FieldFormat};
 pub use delay::{Delay, DelayConfig};
+pub use net_mgmt::NetMgmt;
+pub use send_response::SendResponse;
 pub use switch::SwitchConfig;
 pub use trace::Trace;
+pub use unsupported::{Unsupported, UnsupportedConfig};
+
+use super::registry::ParticipantRegistry;
+use super::Participant;
+
+/// Register every built-in participant under its `core.*` name.
+pub fn register_builtins(r: &mut ParticipantRegistry) {
+    super::registry::register_core(r);
+    for (name, p) in [
+        ("core.NetMgmt", Arc::new(NetMgmt) as Arc<dyn Participant>),
+        (
+            "core.SendResponse",
+            Arc::new(SendResponse) as Arc<dyn Participant>,
+        ),
+    ] {
+        r.register(name, move |input| {
+            if !input.config.is_null() {
+                return Err(input.error("takes no configuration"));
+            }
+            Ok(Arc::clone(&p))
+        });
+    }
+    r.register_with_config("core.Unsupported", Unsupported::new);
+}
