@@ -126,6 +126,5 @@ pub const ADDITIONAL_AMOUNTS: Key<String> = Key::new("jcard.ADDITIONAL_AMOUNTS")
 pub const APPROVAL_CODE: Key<String> = Key::new("jcard.APPROVAL_CODE");
 /// What to mark on the original when this transaction commits: `reversed`, `voided`, `completed`.
 pub const ORIGINAL_MARK: Key<&'static str> = Key::new("jcard.ORIGINAL_MARK");
-/// The response being built; same name and type as the core `RESPONSE` key that `core.SendResponse`
-/// sends.
-pub const RESPONSE: Key<switchyard::iso::IsoMsg> = Key::new("RESPONSE");
+/// The response being built, which `core.SendResponse` sends.
+pub use switchyard::txn::RESPONSE;

@@ -71,3 +71,28 @@ async fn invalid_fixtures_name_entity_and_key() {
     assert!(e.to_string().contains("card \"t-ref\""), "{e}");
     assert!(Fixtures::from_yaml("cards: [{pan: x, oops: 1}]").is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_jcard_participant_registers_and_builds() {
+    let s = common::Switch::start().await;
+    let env = switchyard_participants::Jcard::new(s.db.pool.clone(), PanKey::new(b"k".to_vec()));
+    let mut reg = switchyard::txn::ParticipantRegistry::with_builtins();
+    switchyard_participants::register_jcard(&mut reg, &env);
+    let none = serde_yaml::Value::Null;
+    for name in switchyard_participants::NAMES {
+        let input = switchyard::txn::registry::FactoryInput::new(
+            name,
+            &none,
+            &switchyard::txn::registry::NoResources,
+        );
+        assert!(reg.create(&input).is_ok(), "{name}");
+    }
+    let bad: serde_yaml::Value = serde_yaml::from_str("{oops: 1}").expect("yaml");
+    let input = switchyard::txn::registry::FactoryInput::new(
+        "jcard.CheckCard",
+        &bad,
+        &switchyard::txn::registry::NoResources,
+    );
+    let e = reg.create(&input).err().expect("config refused");
+    assert!(e.to_string().contains("jcard.CheckCard"), "{e}");
+}
