@@ -100,3 +100,26 @@ pub fn register_jcard(registry: &mut ParticipantRegistry, jcard: &Arc<Jcard>) {
         });
     });
 }
+
+/// Register every jCard participant for a deployed container: each factory takes its database pool
+/// from the deployed `ledger` component named by its config key `ledger` (default `ledger`), and
+/// hashes PANs with `pan_key` (refused when empty).
+pub fn register_deployed(registry: &mut ParticipantRegistry, pan_key: PanKey) {
+    for &name in NAMES {
+        let key = pan_key.clone();
+        registry.register(name, move |input| {
+            if key.is_empty() {
+                return Err(input.error(format!("set {PAN_KEY_ENV} (the PAN hashing key)")));
+            }
+            let mut cfg = input.config.clone();
+            let ledger = match cfg.as_mapping_mut().and_then(|m| m.remove("ledger")) {
+                Some(serde_yaml::Value::String(s)) => s,
+                Some(_) => return Err(input.error("ledger: expected a component name")),
+                None => "ledger".to_owned(),
+            };
+            let pool = input.resource::<PgPool>("ledger", &ledger)?;
+            let env = Jcard::new((*pool).clone(), key.clone());
+            participants::build(&env, name, &cfg).map_err(|e| input.error(e))
+        });
+    }
+}

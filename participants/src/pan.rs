@@ -20,6 +20,11 @@ impl PanKey {
         PanKey(key.into())
     }
 
+    /// True for an empty key (not usable).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// The hex HMAC-SHA256 of `pan` under this key.
     pub fn hash(&self, pan: &str) -> String {
         // HMAC takes keys of any length; an empty key still yields a (weak) MAC rather than a panic.
