@@ -63,7 +63,7 @@ async fn card_and_terminal_checks() {
         "1011"
     );
     let mut m = req("2200", "000000", "1.00", ALICE);
-    m.set(41, "29119999");
+    m.set(41, "29119999        ");
     assert_eq!(rc(&s.send(m).await), "1820");
     let mut m = req("2200", "000000", "1.00", ALICE);
     m.unset(11);

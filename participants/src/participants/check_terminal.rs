@@ -25,8 +25,9 @@ impl Participant for CheckTerminal {
             return pass();
         };
         let acq = req.get_str(32).unwrap_or("");
-        let tid = req.get_str(41).unwrap_or("");
-        let Some(mid) = req.get_str(42) else {
+        // DE 41 is fixed length (ans16 in CMF): terminals are stored without the padding.
+        let tid = req.get_str(41).unwrap_or("").trim_end();
+        let Some(mid) = req.get_str(42).map(str::trim_end) else {
             return decline(ctx, rc::MISSING_FIELD, "missing field 42");
         };
         match terminal_status(&self.0.pool, acq, mid, tid).await {

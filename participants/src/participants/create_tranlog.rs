@@ -54,7 +54,8 @@ impl Participant for CreateTranLog {
         let Some(req) = request(ctx) else {
             return pass();
         };
-        let text = |f: u8| req.get_str(f).map(str::to_owned);
+        // Fixed-length text fields (DE 41) arrive space-padded; the tranlog keeps them trimmed.
+        let text = |f: u8| req.get_str(f).map(|v| v.trim_end().to_owned());
         let (Some(stan), Some(transmission), Some(tid)) = (text(11), text(7), text(41)) else {
             return pass();
         };

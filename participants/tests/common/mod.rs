@@ -254,7 +254,7 @@ pub fn req(mti: &str, pcode: &str, amount: &str, pan: &str) -> IsoMsg {
         .with(11, format!("{stan:012}"))
         .with(12, format!("20261123{:06}", stan % 1_000_000))
         .with(32, "000001")
-        .with(41, "29110001")
+        .with(41, "29110001        ")
         .with(42, "001001")
 }
 
