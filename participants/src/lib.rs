@@ -1,13 +1,125 @@
-//! jCard-style participants for Switchyard, built exactly the way a user crate builds its own:
-//! implement `Participant`, register a type name with the `ParticipantRegistry`, name it in YAML.
+//! jCard-style participants for Switchyard, built the way a user builds their own: a crate that
+//! depends on `switchyard`, implements `Participant`, and registers its participants by name
+//! (`jcard.CheckCard` ...) with `register`.
 //!
+//! Map: `txntype` reads MTI + DE 3; `keys` are the context keys; `pan` protects card numbers;
+//! `store` reads entities and writes the tranlog; `money` builds and posts GL transactions;
+//! `fixtures` loads entities from YAML; `participants/` has one file per participant.
+//! Invariants: an approved money movement is one balanced GL transaction posted in the same DB
+//! transaction as its tranlog row; a decline posts nothing; a retransmission posts nothing.
 //! `fraud_score` is the worked example of `docs/custom-participant.md`.
+//! See docs/jcard.md and docs/fixtures.md.
 
+pub mod error;
+pub mod fixtures;
 pub mod fraud_score;
+pub mod keys;
+pub mod money;
+pub mod pan;
+pub mod participants;
+pub mod store;
+pub mod txntype;
 
-use switchyard::txn::ParticipantRegistry;
+use std::sync::Arc;
 
-/// Register every participant of this crate.
+use sqlx::PgPool;
+use switchyard::txn::{Participant, ParticipantRegistry};
+
+pub use error::JcardError;
+pub use pan::PanKey;
+
+/// Environment variable holding the PAN hashing key when the configuration names none.
+pub const PAN_KEY_ENV: &str = "SWITCHYARD_PAN_KEY";
+
+/// What every jCard participant shares: the database and the PAN key.
+#[derive(Debug, Clone)]
+pub struct Jcard {
+    /// Pool on the database holding the ledger and the jCard tables.
+    pub pool: PgPool,
+    /// Key for PAN hashes.
+    pub pan_key: PanKey,
+}
+
+impl Jcard {
+    /// An environment over `pool` with `pan_key`.
+    pub fn new(pool: PgPool, pan_key: PanKey) -> Arc<Jcard> {
+        Arc::new(Jcard { pool, pan_key })
+    }
+}
+
+/// Builds a participant from its YAML configuration (`participant-config:` in the deploy).
+pub type Factory =
+    Box<dyn Fn(&serde_yaml::Value) -> Result<Arc<dyn Participant>, JcardError> + Send + Sync>;
+
+/// Every participant this crate provides, by registered name.
+pub const NAMES: &[&str] = &[
+    "jcard.PrepareContext",
+    "jcard.CheckFields",
+    "jcard.CreateTranLog",
+    "jcard.CheckCard",
+    "jcard.CheckTerminal",
+    "jcard.CheckAcquirer",
+    "jcard.SelectAccount",
+    "jcard.CheckPreviousReverse",
+    "jcard.CheckVelocity",
+    "jcard.Fees",
+    "jcard.Authorization",
+    "jcard.Financial",
+    "jcard.Completion",
+    "jcard.Void",
+    "jcard.Reversal",
+    "jcard.Refund",
+    "jcard.Deposit",
+    "jcard.Transfer",
+    "jcard.BalanceInquiry",
+    "jcard.PrepareResponse",
+    "jcard.LogIt",
+];
+
+/// Register the participants that need no database (`acme.FraudScore`).
 pub fn register(registry: &mut ParticipantRegistry) {
     fraud_score::register(registry);
+}
+
+/// Call `add(name, factory)` once per jCard participant name.
+pub fn factories(jcard: &Arc<Jcard>, add: &mut dyn FnMut(&'static str, Factory)) {
+    for &name in NAMES {
+        let env = Arc::clone(jcard);
+        add(
+            name,
+            Box::new(move |cfg| participants::build(&env, name, cfg)),
+        );
+    }
+}
+
+/// Register every jCard participant (`jcard.*`) over `jcard` with the deploy registry.
+pub fn register_jcard(registry: &mut ParticipantRegistry, jcard: &Arc<Jcard>) {
+    factories(jcard, &mut |name, f| {
+        registry.register(name, move |input| {
+            f(input.config).map_err(|e| input.error(e))
+        });
+    });
+}
+
+/// Register every jCard participant for a deployed container: each factory takes its database pool
+/// from the deployed `ledger` component named by its config key `ledger` (default `ledger`), and
+/// hashes PANs with `pan_key` (refused when empty).
+pub fn register_deployed(registry: &mut ParticipantRegistry, pan_key: PanKey) {
+    for &name in NAMES {
+        let key = pan_key.clone();
+        registry.register(name, move |input| {
+            if key.is_empty() {
+                return Err(input.error(format!("set {PAN_KEY_ENV} (the PAN hashing key)")));
+            }
+            let mut cfg = input.config.clone();
+            let ledger = match cfg.as_mapping_mut().and_then(|m| m.remove("ledger")) {
+                Some(serde_yaml::Value::String(s)) => s,
+                Some(_) => return Err(input.error("ledger: expected a component name")),
+                None => "ledger".to_owned(),
+            };
+            let pool = input.resource::<PgPool>("ledger", &ledger)?;
+            let env = Jcard::new((*pool).clone(), key.clone());
+            participants::build(&env, name, &cfg).map_err(|e| input.error(e))
+        });
+    }
 }

@@ -3,6 +3,7 @@
 //! Each family lives in its own file (`iso.rs`, `bench.rs`, ...) with a clap `Subcommand` enum and a
 //! `run` function; this file only wires them together and turns errors into a one-line message and exit code.
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -54,6 +55,32 @@ enum Command {
     /// Query and audit the ledger; import a chart of accounts.
     #[command(subcommand)]
     Ledger(ledger::LedgerCommand),
+    /// Any other command runs `switchyard-<command>` (next to this binary, else on PATH), git/cargo
+    /// style: e.g. `switchyard fixtures load` runs the participants crate's `switchyard-fixtures`.
+    #[command(external_subcommand)]
+    External(Vec<OsString>),
+}
+
+/// Run `switchyard-<name> args...`, preferring the binary next to this one; its exit code is ours.
+fn external(args: Vec<OsString>) -> anyhow::Result<()> {
+    let Some((name, rest)) = args.split_first() else {
+        anyhow::bail!("no command given");
+    };
+    let exe = format!("switchyard-{}", name.to_string_lossy());
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join(&exe)))
+        .filter(|p| p.is_file());
+    let program = beside.unwrap_or_else(|| std::path::PathBuf::from(&exe));
+    let status = std::process::Command::new(&program)
+        .args(rest)
+        .status()
+        .map_err(|e| anyhow::anyhow!("unknown command {name:?} ({exe}: {e})"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        anyhow::bail!("{exe} failed ({status})")
+    }
 }
 
 /// Run `fut` to completion on a fresh multi-threaded tokio runtime.
@@ -75,6 +102,7 @@ pub fn main_with(registry: ParticipantRegistry) -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Iso(cmd) => iso::run(cmd),
+        Command::External(args) => external(args),
         Command::Bench(cmd) => bench::run(cmd),
         Command::Txn(cmd) => txn::run(cmd),
         Command::Sim(cmd) => sim::run(cmd),

@@ -1,0 +1,106 @@
+//! `jcard.CreateTranLog`: insert this transaction's tranlog row, keyed for retransmission detection
+//! by (acquirer DE 32, terminal DE 41, STAN DE 11, transmission time DE 7).
+//!
+//! When the key already exists the request is a retransmission: `RETRANSMISSION` is set to the first
+//! row's id, nothing moves again, and PrepareResponse answers what the first one answered. If the first
+//! is still in flight (duplicates racing), this waits for its answer up to `wait-ms`; the UNIQUE key,
+//! not timing, guarantees a single post. Requests without the key fields (network management) get no
+//! row.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use switchyard::txn::{Action, Context, Participant};
+
+use super::{pass, request};
+use crate::keys::{ACQUIRER_FEE, AMOUNT, RETRANSMISSION, TRANLOG_ID, TXN_TYPE};
+use crate::money::{decline, failed, rc};
+use crate::store::{insert_tranlog, wait_answer, NewTranlog};
+use crate::Jcard;
+
+/// CreateTranLog configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct CreateTranLogConfig {
+    /// Longest a retransmission waits for the first request's answer.
+    pub wait_ms: u64,
+}
+
+impl Default for CreateTranLogConfig {
+    fn default() -> Self {
+        CreateTranLogConfig { wait_ms: 5_000 }
+    }
+}
+
+/// Creates the tranlog row.
+#[derive(Debug)]
+pub struct CreateTranLog {
+    env: Arc<Jcard>,
+    cfg: CreateTranLogConfig,
+}
+
+impl CreateTranLog {
+    /// A CreateTranLog over `env`.
+    pub fn new(env: Arc<Jcard>, cfg: CreateTranLogConfig) -> CreateTranLog {
+        CreateTranLog { env, cfg }
+    }
+}
+
+#[async_trait]
+impl Participant for CreateTranLog {
+    async fn prepare(&self, id: u64, ctx: &mut Context) -> Action {
+        let Some(req) = request(ctx) else {
+            return pass();
+        };
+        // Fixed-length text fields (DE 41) arrive space-padded; the tranlog keeps them trimmed.
+        let text = |f: u8| req.get_str(f).map(|v| v.trim_end().to_owned());
+        let (Some(stan), Some(transmission), Some(tid)) = (text(11), text(7), text(41)) else {
+            return pass();
+        };
+        let Some(tt) = ctx.get(&TXN_TYPE).cloned() else {
+            return pass();
+        };
+        let amount = ctx.get(&AMOUNT).copied();
+        let row = NewTranlog {
+            node_txn_id: i64::try_from(id).ok(),
+            mti: tt.mti.clone(),
+            pcode: text(3).unwrap_or_default(),
+            txn_type: tt.name().to_owned(),
+            amount: amount.map(|a| a.value),
+            currency: amount.and_then(|a| i16::try_from(a.currency.code).ok()),
+            acquirer_fee: ctx.get(&ACQUIRER_FEE).copied(),
+            stan,
+            rrn: text(37),
+            transmission,
+            local_time: text(12).unwrap_or_default(),
+            acquirer: text(32).unwrap_or_default(),
+            tid,
+            mid: text(42),
+            original_key: text(56),
+            masked_pan: None,
+            batch: text(29),
+        };
+        match insert_tranlog(&self.env.pool, &row).await {
+            Ok(Ok(row_id)) => {
+                ctx.put_persistent(&TRANLOG_ID, row_id);
+                Action::PREPARED | Action::NO_JOIN
+            }
+            Ok(Err(first)) => {
+                ctx.put_persistent(&RETRANSMISSION, first);
+                let wait = Duration::from_millis(self.cfg.wait_ms);
+                match wait_answer(&self.env.pool, first, wait).await {
+                    Ok(Some(_)) => pass(),
+                    Ok(None) => decline(
+                        ctx,
+                        rc::DUPLICATE_TRANSMISSION,
+                        "the first transmission is still in progress",
+                    ),
+                    Err(e) => failed(ctx, "jcard.CreateTranLog", &e),
+                }
+            }
+            Err(e) => failed(ctx, "jcard.CreateTranLog", &e),
+        }
+    }
+}

@@ -1,0 +1,422 @@
+//! Entity reads and tranlog writes. Bound parameters only; functions take `impl PgExecutor` so they run
+//! inside a participant's DB transaction or on the pool.
+
+use std::time::Duration;
+
+use rust_decimal::Decimal;
+use sqlx::{PgExecutor, PgPool, Row};
+use uuid::Uuid;
+
+use crate::error::{db, JcardError};
+use crate::keys::{AcquirerInfo, CardAccount, Original};
+
+/// A card row with what the participants need from its product and issuer.
+#[derive(Debug, Clone)]
+pub struct CardRow {
+    /// `jc_cards.id`.
+    pub id: i64,
+    /// Token.
+    pub token: String,
+    /// `YYMM`.
+    pub expiry: String,
+    /// `active`, `inactive`, `lost`, `stolen`, `suspended`.
+    pub status: String,
+    /// Cardholder.
+    pub cardholder_id: i64,
+    /// Cardholder active.
+    pub cardholder_active: bool,
+    /// Product.
+    pub product_id: i64,
+    /// Product active.
+    pub product_active: bool,
+    /// Product fee account.
+    pub fee_account: String,
+    /// Issuer journal name.
+    pub journal: String,
+}
+
+/// Find a card by its PAN hash.
+pub async fn find_card<'e>(
+    exec: impl PgExecutor<'e>,
+    pan_hash: &str,
+) -> Result<Option<CardRow>, JcardError> {
+    let row = sqlx::query(
+        "SELECT c.id, c.token, c.expiry, c.status, c.cardholder_id, h.active AS h_active, \
+                c.product_id, p.active AS p_active, p.fee_account, j.name AS journal \
+         FROM jc_cards c JOIN jc_cardholders h ON h.id = c.cardholder_id \
+         JOIN jc_card_products p ON p.id = c.product_id JOIN jc_issuers i ON i.id = p.issuer_id \
+         JOIN gl_journals j ON j.id = i.journal_id WHERE c.pan_hash = $1",
+    )
+    .bind(pan_hash)
+    .fetch_optional(exec)
+    .await
+    .map_err(db("looking up a card"))?;
+    row.map(|r| {
+        Ok(CardRow {
+            id: r.try_get("id")?,
+            token: r.try_get("token")?,
+            expiry: r.try_get("expiry")?,
+            status: r.try_get("status")?,
+            cardholder_id: r.try_get("cardholder_id")?,
+            cardholder_active: r.try_get("h_active")?,
+            product_id: r.try_get("product_id")?,
+            product_active: r.try_get("p_active")?,
+            fee_account: r.try_get("fee_account")?,
+            journal: r.try_get("journal")?,
+        })
+    })
+    .transpose()
+    .map_err(db("reading a card"))
+}
+
+/// Find an active or inactive acquirer by DE 32; `(info, active)`.
+pub async fn find_acquirer<'e>(
+    exec: impl PgExecutor<'e>,
+    institution_id: &str,
+) -> Result<Option<(AcquirerInfo, bool)>, JcardError> {
+    let row = sqlx::query(
+        "SELECT id, transaction_account, fee_account, active FROM jc_acquirers WHERE institution_id = $1",
+    )
+    .bind(institution_id)
+    .fetch_optional(exec)
+    .await
+    .map_err(db("looking up an acquirer"))?;
+    row.map(|r| {
+        Ok((
+            AcquirerInfo {
+                id: r.try_get("id")?,
+                transaction_account: r.try_get("transaction_account")?,
+                fee_account: r.try_get("fee_account")?,
+            },
+            r.try_get("active")?,
+        ))
+    })
+    .transpose()
+    .map_err(db("reading an acquirer"))
+}
+
+/// A terminal's status: `None` unknown; `Some((merchant_active, terminal_active))`.
+pub async fn terminal_status<'e>(
+    exec: impl PgExecutor<'e>,
+    acquirer: &str,
+    mid: &str,
+    tid: &str,
+) -> Result<Option<(bool, bool)>, JcardError> {
+    let row = sqlx::query(
+        "SELECT m.active AS m_active, t.active AS t_active FROM jc_terminals t \
+         JOIN jc_merchants m ON m.id = t.merchant_id JOIN jc_acquirers a ON a.id = m.acquirer_id \
+         WHERE a.institution_id = $1 AND m.merchant_id = $2 AND t.terminal_id = $3",
+    )
+    .bind(acquirer)
+    .bind(mid)
+    .bind(tid)
+    .fetch_optional(exec)
+    .await
+    .map_err(db("looking up a terminal"))?;
+    row.map(|r| Ok((r.try_get("m_active")?, r.try_get("t_active")?)))
+        .transpose()
+        .map_err(db("reading a terminal"))
+}
+
+/// The cardholder's account of `account_type` in `currency`; type `00` picks the lowest type held.
+pub async fn find_account<'e>(
+    exec: impl PgExecutor<'e>,
+    cardholder_id: i64,
+    account_type: &str,
+    currency: u16,
+) -> Result<Option<CardAccount>, JcardError> {
+    let row = sqlx::query(
+        "SELECT account_type, account, credit FROM jc_cardholder_accounts \
+         WHERE cardholder_id = $1 AND currency = $2 AND ($3 = '00' OR account_type = $3) \
+         ORDER BY account_type LIMIT 1",
+    )
+    .bind(cardholder_id)
+    .bind(i16::try_from(currency).unwrap_or(i16::MAX))
+    .bind(account_type)
+    .fetch_optional(exec)
+    .await
+    .map_err(db("looking up a cardholder account"))?;
+    row.map(|r| {
+        Ok(CardAccount {
+            account_type: r.try_get("account_type")?,
+            currency,
+            code: r.try_get("account")?,
+            credit: r.try_get("credit")?,
+        })
+    })
+    .transpose()
+    .map_err(db("reading a cardholder account"))
+}
+
+/// The fields a new tranlog row starts with.
+#[derive(Debug, Clone, Default)]
+pub struct NewTranlog {
+    /// Transaction manager id.
+    pub node_txn_id: Option<i64>,
+    /// Normalized MTI.
+    pub mti: String,
+    /// DE 3.
+    pub pcode: String,
+    /// Transaction type name.
+    pub txn_type: String,
+    /// DE 4 amount.
+    pub amount: Option<Decimal>,
+    /// DE 4 currency.
+    pub currency: Option<i16>,
+    /// DE 46 acquirer fee.
+    pub acquirer_fee: Option<Decimal>,
+    /// DE 11.
+    pub stan: String,
+    /// DE 37.
+    pub rrn: Option<String>,
+    /// DE 7.
+    pub transmission: String,
+    /// DE 12.
+    pub local_time: String,
+    /// DE 32.
+    pub acquirer: String,
+    /// DE 41.
+    pub tid: String,
+    /// DE 42.
+    pub mid: Option<String>,
+    /// DE 56 as received.
+    pub original_key: Option<String>,
+    /// Masked PAN.
+    pub masked_pan: Option<String>,
+    /// Batch (DE 29 / settlement).
+    pub batch: Option<String>,
+}
+
+/// Insert a tranlog row; `Err(existing id)` inside `Ok` when the retransmission key already exists.
+pub async fn insert_tranlog(pool: &PgPool, t: &NewTranlog) -> Result<Result<i64, i64>, JcardError> {
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO jc_tranlog (node_txn_id, mti, pcode, txn_type, amount, currency, acquirer_fee, \
+            stan, rrn, transmission, local_time, acquirer, tid, mid, original_key, masked_pan, batch) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17) \
+         ON CONFLICT (acquirer, tid, stan, transmission) DO NOTHING RETURNING id",
+    )
+    .bind(t.node_txn_id)
+    .bind(&t.mti)
+    .bind(&t.pcode)
+    .bind(&t.txn_type)
+    .bind(t.amount)
+    .bind(t.currency)
+    .bind(t.acquirer_fee)
+    .bind(&t.stan)
+    .bind(&t.rrn)
+    .bind(&t.transmission)
+    .bind(&t.local_time)
+    .bind(&t.acquirer)
+    .bind(&t.tid)
+    .bind(&t.mid)
+    .bind(&t.original_key)
+    .bind(&t.masked_pan)
+    .bind(&t.batch)
+    .fetch_optional(pool)
+    .await
+    .map_err(db("inserting a tranlog row"))?;
+    if let Some(id) = id {
+        return Ok(Ok(id));
+    }
+    let existing: i64 = sqlx::query_scalar(
+        "SELECT id FROM jc_tranlog WHERE acquirer = $1 AND tid = $2 AND stan = $3 AND transmission = $4",
+    )
+    .bind(&t.acquirer)
+    .bind(&t.tid)
+    .bind(&t.stan)
+    .bind(&t.transmission)
+    .fetch_one(pool)
+    .await
+    .map_err(db("finding a retransmitted tranlog row"))?;
+    Ok(Err(existing))
+}
+
+/// What a finished tranlog row answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// DE 39.
+    pub result_code: String,
+    /// DE 38.
+    pub approval_code: Option<String>,
+    /// DE 54.
+    pub additional_amounts: Option<String>,
+}
+
+/// The answer of tranlog row `id`, waiting (polling every 10 ms) up to `timeout` while it is in flight.
+pub async fn wait_answer(
+    pool: &PgPool,
+    id: i64,
+    timeout: Duration,
+) -> Result<Option<Answer>, JcardError> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let row = sqlx::query(
+            "SELECT result_code, approval_code, additional_amounts FROM jc_tranlog WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .map_err(db("reading a tranlog answer"))?;
+        let rc: Option<String> = row
+            .try_get("result_code")
+            .map_err(db("reading result_code"))?;
+        if let Some(result_code) = rc {
+            return Ok(Some(Answer {
+                result_code,
+                approval_code: row
+                    .try_get("approval_code")
+                    .map_err(db("reading approval_code"))?,
+                additional_amounts: row
+                    .try_get("additional_amounts")
+                    .map_err(db("reading additional_amounts"))?,
+            }));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(None);
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Find and lock (FOR UPDATE) the original named by DE 56 fields, among `mtis`.
+pub async fn lock_original<'e>(
+    exec: impl PgExecutor<'e>,
+    acquirer: &str,
+    mtis: &[String],
+    stan: &str,
+    local_time: &str,
+) -> Result<Option<Original>, JcardError> {
+    let row = sqlx::query(
+        "SELECT id, mti, pcode, amount, fee_amount, acquirer_fee, currency, gl_txn, result_code, \
+                card_id, account, reversed, voided, completed, original_id \
+         FROM jc_tranlog WHERE acquirer = $1 AND stan = $2 AND local_time = $3 AND mti = ANY($4) \
+         ORDER BY id LIMIT 1 FOR UPDATE",
+    )
+    .bind(acquirer)
+    .bind(stan)
+    .bind(local_time)
+    .bind(mtis)
+    .fetch_optional(exec)
+    .await
+    .map_err(db("looking up an original transaction"))?;
+    row.map(|r| {
+        Ok(Original {
+            id: r.try_get("id")?,
+            mti: r.try_get("mti")?,
+            pcode: r.try_get("pcode")?,
+            amount: r.try_get("amount")?,
+            fee_amount: r.try_get("fee_amount")?,
+            acquirer_fee: r.try_get("acquirer_fee")?,
+            currency: r.try_get("currency")?,
+            gl_txn: r.try_get("gl_txn")?,
+            result_code: r.try_get("result_code")?,
+            card_id: r.try_get("card_id")?,
+            account: r.try_get("account")?,
+            reversed: r.try_get("reversed")?,
+            voided: r.try_get("voided")?,
+            completed: r.try_get("completed")?,
+            original_id: r.try_get("original_id")?,
+        })
+    })
+    .transpose()
+    .map_err(db("reading an original transaction"))
+}
+
+/// Everything LogIt writes when a transaction finishes.
+#[derive(Debug, Clone, Default)]
+pub struct Finish {
+    /// DE 39.
+    pub result_code: String,
+    /// DE 38.
+    pub approval_code: Option<String>,
+    /// DE 54.
+    pub additional_amounts: Option<String>,
+    /// Why (declines).
+    pub extended_result: Option<String>,
+    /// Card.
+    pub card_id: Option<i64>,
+    /// Masked PAN.
+    pub masked_pan: Option<String>,
+    /// Account.
+    pub account: Option<String>,
+    /// Second account (transfers).
+    pub account2: Option<String>,
+    /// Issuer fees charged.
+    pub fee_amount: Option<Decimal>,
+    /// GL transaction posted.
+    pub gl_txn: Option<Uuid>,
+    /// Original.
+    pub original_id: Option<i64>,
+    /// Amount completed (completions).
+    pub completed_amount: Option<Decimal>,
+    /// Milliseconds since the transaction started.
+    pub duration_ms: i32,
+}
+
+/// Complete tranlog row `id`.
+pub async fn finish<'e>(exec: impl PgExecutor<'e>, id: i64, f: &Finish) -> Result<(), JcardError> {
+    sqlx::query(
+        "UPDATE jc_tranlog SET result_code = $2, approval_code = $3, additional_amounts = $4, \
+            extended_result = $5, card_id = COALESCE($6, card_id), masked_pan = COALESCE($7, masked_pan), \
+            account = $8, account2 = $9, fee_amount = $10, gl_txn = $11, original_id = $12, \
+            completed_amount = $13, duration_ms = $14, finished_at = now() WHERE id = $1",
+    )
+    .bind(id)
+    .bind(&f.result_code)
+    .bind(&f.approval_code)
+    .bind(&f.additional_amounts)
+    .bind(&f.extended_result)
+    .bind(f.card_id)
+    .bind(&f.masked_pan)
+    .bind(&f.account)
+    .bind(&f.account2)
+    .bind(f.fee_amount)
+    .bind(f.gl_txn)
+    .bind(f.original_id)
+    .bind(f.completed_amount)
+    .bind(f.duration_ms)
+    .execute(exec)
+    .await
+    .map_err(db("completing a tranlog row"))?;
+    Ok(())
+}
+
+/// Mark original `id` as `reversed`, `voided` or `completed` (`flag` is one of those, checked).
+pub async fn mark_original<'e>(
+    exec: impl PgExecutor<'e>,
+    id: i64,
+    flag: &str,
+) -> Result<(), JcardError> {
+    let (r, v, c) = (flag == "reversed", flag == "voided", flag == "completed");
+    sqlx::query(
+        "UPDATE jc_tranlog SET reversed = reversed OR $2, voided = voided OR $3, \
+            completed = completed OR $4 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(r)
+    .bind(v)
+    .bind(c)
+    .execute(exec)
+    .await
+    .map_err(db("marking an original transaction"))?;
+    Ok(())
+}
+
+/// Clear `voided` or `completed` on row `id` (its void or completion was reversed).
+pub async fn unmark_original<'e>(
+    exec: impl PgExecutor<'e>,
+    id: i64,
+    flag: &str,
+) -> Result<(), JcardError> {
+    let (v, c) = (flag == "voided", flag == "completed");
+    sqlx::query(
+        "UPDATE jc_tranlog SET voided = voided AND NOT $2, completed = completed AND NOT $3 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(v)
+    .bind(c)
+    .execute(exec)
+    .await
+    .map_err(db("unmarking an original transaction"))?;
+    Ok(())
+}
