@@ -126,6 +126,44 @@ pub fn build(
 }
 
 /// The vote of a participant with nothing to do here.
+/// The shared body of Authorization (pending layer) and Financial (accounting layer): a debit of the
+/// cardholder for amount + fees, posted on `layer_offset` over the currency, tagged `tag`.
+pub(crate) async fn post_debit(
+    env: &Arc<Jcard>,
+    ctx: &mut Context,
+    participant: &str,
+    layer_offset: i16,
+    tag: &str,
+    not_a_debit: &str,
+) -> Action {
+    use crate::keys::TXN_TYPE;
+    use crate::money::{debit_parts, debit_txn, decline, failed, post_vote, rc};
+    if is_retransmission(ctx) {
+        return pass();
+    }
+    let Some(tt) = ctx.get(&TXN_TYPE).cloned() else {
+        return pass();
+    };
+    if !tt.is_debit() {
+        return decline(ctx, rc::UNSUPPORTED_FUNCTION, not_a_debit);
+    }
+    let parts = match debit_parts(ctx) {
+        Ok(Some(p)) => p,
+        Ok(None) => {
+            return decline(
+                ctx,
+                rc::SYSTEM_ERROR,
+                "card, account or acquirer not checked",
+            )
+        }
+        Err(e) => return failed(ctx, participant, &e),
+    };
+    match debit_txn(&parts, tt.name(), layer_offset) {
+        Ok(t) => post_vote(env, ctx, participant, t.tag(tag)).await,
+        Err(e) => failed(ctx, participant, &e),
+    }
+}
+
 pub(crate) fn pass() -> Action {
     Action::PREPARED | Action::NO_JOIN | Action::READONLY
 }
