@@ -11,6 +11,7 @@ pub mod deploy;
 pub mod iso;
 pub mod ledger;
 pub mod mux;
+pub mod selftest;
 pub mod sim;
 pub mod space;
 pub mod txn;

@@ -153,6 +153,7 @@ impl Client {
 fn echo(stan: u32) -> IsoMsg {
     IsoMsg::with_mti("2804")
         .expect("mti")
+        .with(7, "1123120000")
         .with(11, format!("{stan:012}"))
         .with(24, "831")
         .with(41, "TERM0001")

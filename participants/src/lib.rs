@@ -30,6 +30,8 @@ pub use pan::PanKey;
 
 /// Environment variable holding the PAN hashing key when the configuration names none.
 pub const PAN_KEY_ENV: &str = "SWITCHYARD_PAN_KEY";
+/// The working directory's var dir (as the default ledger's), where a generated PAN key is kept.
+pub const VAR_DIR: &str = "var";
 
 /// What every jCard participant shares: the database and the PAN key.
 #[derive(Debug, Clone)]

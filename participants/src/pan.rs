@@ -1,8 +1,15 @@
 //! PAN protection: cards are found by a keyed HMAC-SHA256 of the PAN; only a token and the last four
 //! digits are stored beside the hash, and logs see the PAN masked (first 6 + last 4).
 
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
+
+/// Where `PanKey::resolve` keeps a generated key, under the var directory.
+pub const KEY_FILE: &str = "pan.key";
 
 /// The secret key for PAN hashes (from the deploy configuration or `SWITCHYARD_PAN_KEY`).
 #[derive(Clone)]
@@ -23,6 +30,50 @@ impl PanKey {
     /// True for an empty key (not usable).
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// The key from `env_value` (normally `SWITCHYARD_PAN_KEY`) when it is set and non-empty; else
+    /// the key kept in `var/pan.key`, created with 32 random bytes (mode 0600) on first use, so that
+    /// `switchyard run` and `switchyard fixtures load` started from the same directory agree without
+    /// a well-known default key.
+    pub fn resolve(env_value: Option<String>, var: &Path) -> std::io::Result<PanKey> {
+        if let Some(k) = env_value.filter(|k| !k.is_empty()) {
+            return Ok(PanKey::new(k.into_bytes()));
+        }
+        let path = var.join(KEY_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let bytes = hex::decode(text.trim()).map_err(|e| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("{}: not a hex key: {e}", path.display()),
+                    )
+                })?;
+                Ok(PanKey::new(bytes))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(var)?;
+                let mut key = Vec::with_capacity(32);
+                key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+                key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+                let mut f = match std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&path)
+                {
+                    Ok(f) => f,
+                    // Another process created it first: use theirs.
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        return Self::resolve(None, var)
+                    }
+                    Err(e) => return Err(e),
+                };
+                f.write_all(hex::encode(&key).as_bytes())?;
+                Ok(PanKey::new(key))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// The hex HMAC-SHA256 of `pan` under this key.
@@ -76,6 +127,40 @@ pub fn mask(pan: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resolve_prefers_the_environment_then_one_generated_file_key() {
+        let var = tempfile::tempdir().expect("tempdir");
+        let env = PanKey::resolve(Some("secret".into()), var.path()).expect("env key");
+        assert_eq!(
+            env.hash("4111111111111111"),
+            PanKey::new("secret").hash("4111111111111111")
+        );
+        assert!(
+            !var.path().join(KEY_FILE).exists(),
+            "an env key writes no file"
+        );
+        let first = PanKey::resolve(None, var.path()).expect("generated");
+        let again = PanKey::resolve(Some(String::new()), var.path()).expect("read back");
+        assert_eq!(
+            first.hash("4111111111111111"),
+            again.hash("4111111111111111")
+        );
+        assert_ne!(first.hash("4111111111111111"), env.hash("4111111111111111"));
+        let mode = std::fs::metadata(var.path().join(KEY_FILE))
+            .expect("file")
+            .permissions();
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+            0o600
+        );
+        let other = tempfile::tempdir().expect("tempdir");
+        let fresh = PanKey::resolve(None, other.path()).expect("another var");
+        assert_ne!(
+            fresh.hash("4111111111111111"),
+            first.hash("4111111111111111")
+        );
+    }
 
     #[test]
     fn hashes_are_keyed_and_stable() {

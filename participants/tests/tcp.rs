@@ -1,4 +1,4 @@
-//! The jCard deploy (`participants/deploy/`) in an in-process container, driven over TCP with CMF:
+//! The default deploy (`deploy/`, the jCard routes) in an in-process container, driven over TCP with CMF:
 //! a purchase is approved, its retransmission answered identically without a second post, an
 //! over-limit purchase declined with 1016, and the ledger stays sound.
 
@@ -18,7 +18,7 @@ use switchyard::txn::ParticipantRegistry;
 use switchyard_participants::{register, register_deployed, PanKey};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const DEPLOY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy");
+const DEPLOY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy");
 
 async fn round_trip(port: u16, req: &IsoMsg) -> IsoMsg {
     let spec = Spec::builtin("cmf").expect("cmf");

@@ -19,6 +19,15 @@ pub enum DeployCommand {
     },
 }
 
+impl DeployCommand {
+    /// The deploy directory the command works on.
+    pub fn dir(&self) -> &std::path::Path {
+        match self {
+            DeployCommand::Check { dir } => dir,
+        }
+    }
+}
+
 /// Run a deploy command.
 pub fn run(cmd: DeployCommand, registry: &ParticipantRegistry) -> anyhow::Result<()> {
     match cmd {

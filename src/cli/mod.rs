@@ -18,7 +18,10 @@ pub mod db;
 pub mod deploy;
 pub mod iso;
 pub mod ledger;
+pub mod plugin;
 pub mod run;
+pub mod selftest;
+mod selftest_switch;
 pub mod sim;
 pub mod txn;
 
@@ -55,6 +58,8 @@ enum Command {
     /// Query and audit the ledger; import a chart of accounts.
     #[command(subcommand)]
     Ledger(ledger::LedgerCommand),
+    /// Run the CMF self-test suite against a switch (started here unless --target is given).
+    Selftest(selftest::SelftestArgs),
     /// Any other command runs `switchyard-<command>` (next to this binary, else on PATH), git/cargo
     /// style: e.g. `switchyard fixtures load` runs the participants crate's `switchyard-fixtures`.
     #[command(external_subcommand)]
@@ -106,10 +111,13 @@ pub fn main_with(registry: ParticipantRegistry) -> ExitCode {
         Command::Bench(cmd) => bench::run(cmd),
         Command::Txn(cmd) => txn::run(cmd),
         Command::Sim(cmd) => sim::run(cmd),
-        Command::Run(args) => run::run(args, registry),
-        Command::Deploy(cmd) => deploy::run(cmd, &registry),
+        Command::Run(args) => plugin::delegate_if_needed(args.deploy_dir(), &registry)
+            .and_then(|()| run::run(args, registry)),
+        Command::Deploy(cmd) => plugin::delegate_if_needed(cmd.dir(), &registry)
+            .and_then(|()| deploy::run(cmd, &registry)),
         Command::Db(cmd) => db::run(cmd),
         Command::Ledger(cmd) => ledger::run(cmd),
+        Command::Selftest(args) => selftest::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -28,6 +28,13 @@ pub struct RunArgs {
     threads: Option<usize>,
 }
 
+impl RunArgs {
+    /// The deploy directory.
+    pub fn deploy_dir(&self) -> &std::path::Path {
+        &self.deploy
+    }
+}
+
 /// Exit status after a second TERM/INT during the drain.
 const HARD_EXIT: i32 = 130;
 

@@ -199,7 +199,7 @@ fn init_logging() {
         .try_init();
 }
 
-fn check_local(target: SocketAddr, allow_remote: bool) -> anyhow::Result<()> {
+pub(crate) fn check_local(target: SocketAddr, allow_remote: bool) -> anyhow::Result<()> {
     let local = match target.ip().to_canonical() {
         IpAddr::V4(ip) => ip.is_loopback(),
         IpAddr::V6(ip) => ip.is_loopback(),

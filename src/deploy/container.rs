@@ -24,6 +24,29 @@ struct Deployed {
     desc: Descriptor,
     raw: String,
     comp: Arc<dyn Component>,
+    /// Components it looked up while starting beyond its descriptor's references (a participant's
+    /// mux or ledger): redeploying one of them redeploys this one too.
+    looked_up: Vec<(String, String)>,
+}
+
+/// Resources that remember what was looked up.
+struct Recording<'a> {
+    inner: &'a Snapshot,
+    used: parking_lot::Mutex<Vec<(String, String)>>,
+}
+
+impl Resources for Recording<'_> {
+    fn lookup(&self, kind: &str, name: &str) -> Option<Arc<dyn Any + Send + Sync>> {
+        let found = self.inner.lookup(kind, name);
+        if found.is_some() {
+            let key = (kind.to_owned(), name.to_owned());
+            let mut used = self.used.lock();
+            if !used.contains(&key) {
+                used.push(key);
+            }
+        }
+        found
+    }
 }
 
 /// Handles of deployed components by kind and name.
@@ -177,11 +200,15 @@ impl Container {
         &self,
         map: &BTreeMap<PathBuf, Deployed>,
         desc: &Descriptor,
-    ) -> Result<Arc<dyn Component>, DeployError> {
+    ) -> Result<(Arc<dyn Component>, Vec<(String, String)>), DeployError> {
         let snap = Container::snapshot(map);
+        let recording = Recording {
+            inner: &snap,
+            used: parking_lot::Mutex::new(Vec::new()),
+        };
         let cx = StartCx {
             registry: &self.registry,
-            resources: &snap,
+            resources: &recording,
             services: &self.services,
         };
         let r = match &desc.kind {
@@ -196,7 +223,8 @@ impl Container {
             Kind::Ledger(s) => s.start().await,
             Kind::SimHost(s) => s.start().await,
         };
-        r.map_err(|e| kind_error(desc, e))
+        let comp = r.map_err(|e| kind_error(desc, e))?;
+        Ok((comp, recording.used.into_inner()))
     }
 
     async fn deploy_locked(
@@ -223,12 +251,20 @@ impl Container {
                 .any(|d| d.desc.kind.kind_name() == k && d.desc.name == n)
         };
         validate(&desc, &self.registry, &known)?;
-        let comp = self.start_one(map, &desc).await?;
+        let (comp, looked_up) = self.start_one(map, &desc).await?;
         self.services
             .health
             .insert(&desc.name, desc.kind.kind_name(), comp.clone());
         tracing::info!(file = %desc.file.display(), kind = desc.kind.kind_name(), name = %desc.name, "deployed");
-        map.insert(desc.file.clone(), Deployed { desc, raw, comp });
+        map.insert(
+            desc.file.clone(),
+            Deployed {
+                desc,
+                raw,
+                comp,
+                looked_up,
+            },
+        );
         Ok(())
     }
 
@@ -244,11 +280,13 @@ impl Container {
                 .values()
                 .filter(|d| d.desc.file != file && !out.contains(&d.desc.file))
                 .filter(|d| {
-                    d.desc
+                    let by_ref = d
+                        .desc
                         .kind
                         .refs()
                         .iter()
-                        .any(|r| targets.iter().any(|(k, n)| k == r.kind && *n == r.name))
+                        .any(|r| targets.iter().any(|(k, n)| k == r.kind && *n == r.name));
+                    by_ref || d.looked_up.iter().any(|l| targets.contains(l))
                 })
                 .collect();
             if more.is_empty() {

@@ -37,6 +37,11 @@ impl MuxPool {
         }
     }
 
+    /// The pool's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// True if any mux is ready.
     pub fn is_ready(&self) -> bool {
         self.muxes.iter().any(Mux::is_ready)

@@ -34,6 +34,11 @@ impl Action {
         self.contains(Action::PREPARED)
     }
 
+    /// This action with `other`'s flags set too (`|` usable in `const`s).
+    pub const fn union(self, other: Action) -> Action {
+        Action(self.0 | other.0)
+    }
+
     /// This action with `other`'s flags cleared.
     pub const fn without(self, other: Action) -> Action {
         Action(self.0 & !other.0)

@@ -7,9 +7,12 @@
 
 use std::any::Any;
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::Mutex;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -35,10 +38,28 @@ impl<T> Key<T> {
         }
     }
 
+    /// A key whose name comes from configuration (`response: HOST_RESPONSE`). Names are interned: each
+    /// distinct name is allocated once per process, however often a participant is (re)built with it.
+    pub fn named(name: &str) -> Self {
+        Key::new(intern(name))
+    }
+
     /// The key's name.
     pub const fn name(&self) -> &'static str {
         self.name
     }
+}
+
+/// The process-wide `&'static str` for `name` (configured key names; bounded by distinct names).
+fn intern(name: &str) -> &'static str {
+    static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let mut names = NAMES.get_or_init(Mutex::default).lock();
+    if let Some(n) = names.get(name) {
+        return n;
+    }
+    let n: &'static str = Box::leak(name.to_owned().into_boxed_str());
+    names.insert(n);
+    n
 }
 
 impl<T> Clone for Key<T> {
@@ -300,6 +321,16 @@ mod tests {
             back.persistent_entries().get("AMOUNT"),
             Some(&serde_json::json!(42))
         );
+    }
+
+    #[test]
+    fn configured_key_names_are_interned_and_match_constants() {
+        let a: Key<u64> = Key::named("AMOUNT");
+        let b: Key<u64> = Key::named(&String::from("AMOUNT"));
+        assert!(std::ptr::eq(a.name(), b.name()), "one allocation per name");
+        let mut ctx = Context::new();
+        ctx.put(&AMOUNT, 5);
+        assert_eq!(ctx.get(&a), Some(&5), "same name, same entry");
     }
 
     #[test]

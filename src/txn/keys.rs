@@ -52,6 +52,12 @@ impl ResultCode {
     pub const INVALID_FIELD: ResultCode = ResultCode(1830);
     /// 1832 the request is invalid (e.g. no request in the context).
     pub const INVALID_REQUEST: ResultCode = ResultCode(1832);
+    /// 1833 the host cannot be reached: its mux is not connected (jPOS `CMF.HOST_UNREACHABLE`).
+    pub const HOST_UNREACHABLE: ResultCode = ResultCode(1833);
+    /// 9111 the host did not answer in time (jPOS `CMF.ISSUER_TIMEOUT`).
+    pub const ISSUER_TIMEOUT: ResultCode = ResultCode(9111);
+    /// 9113 a request with the same match key is already waiting (jPOS `CMF.DUPLICATE_TRANSMISSION`).
+    pub const DUPLICATE_TRANSMISSION: ResultCode = ResultCode(9113);
 
     /// True for approval codes (0000-0999).
     pub fn is_approved(self) -> bool {

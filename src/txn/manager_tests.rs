@@ -335,6 +335,37 @@ async fn pause_frees_the_worker_and_resumes_with_the_next_participant() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn abort_with_turns_the_pause_into_an_abort_vote() {
+    let l = log();
+    let ps = list(vec![
+        Scripted::new("waits", &l, &[P | Action::PAUSE])
+            .resuming_after(200 * MS)
+            .aborting_on_resume(),
+        Scripted::new("after", &l, &[P]),
+        Scripted::new("responder", &l, &[P]).abort_participant(P),
+    ]);
+    let mut h = Harness::start(cfg(), Chain::new(ps, vec![]).expect("chain")).await;
+    h.mgr.queue(Context::new());
+    let (_, outcome, ctx) = h.next().await;
+    assert_eq!(outcome, Outcome::Aborted);
+    assert_eq!(
+        ctx.get(&RESUMED_BY),
+        Some(&"waits"),
+        "the context edit applies"
+    );
+    assert_eq!(
+        *l.lock(),
+        [
+            "prepare:waits",
+            "pfa:responder",
+            "abort:waits",
+            "abort:responder"
+        ],
+        "the rest get prepare_for_abort, not prepare"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn pause_timeout_aborts() {
     let l = log();
     let ps = list(vec![

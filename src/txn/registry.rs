@@ -47,6 +47,16 @@ pub enum BuildError {
         /// Its name.
         target: String,
     },
+    /// The participant refers to a component that may be of several kinds, and none is deployed.
+    #[error("participant '{name}': no {} named '{target}' is deployed", kinds.join(" or "))]
+    MissingOneOf {
+        /// The participant's type name.
+        name: String,
+        /// The kinds it would accept (`mux`, `mux-pool`).
+        kinds: Vec<String>,
+        /// The component's name.
+        target: String,
+    },
 }
 
 /// Other deployed components, looked up by kind and name (`("mux", "upstream")`).
@@ -117,6 +127,30 @@ impl<'a> FactoryInput<'a> {
         };
         let any = self.resources.lookup(kind, target).ok_or_else(missing)?;
         any.downcast::<T>().map_err(|_| missing())
+    }
+
+    /// The deployed component named `target` of the first of `kinds` that has one, with that kind;
+    /// records the reference (under the kind found, else under every kind tried).
+    pub fn resource_any(
+        &self,
+        kinds: &[&str],
+        target: &str,
+    ) -> Result<(String, Arc<dyn Any + Send + Sync>), BuildError> {
+        for kind in kinds {
+            if let Some(any) = self.resources.lookup(kind, target) {
+                self.used
+                    .lock()
+                    .push(((*kind).to_owned(), target.to_owned()));
+                return Ok(((*kind).to_owned(), any));
+            }
+        }
+        let mut used = self.used.lock();
+        used.extend(kinds.iter().map(|k| ((*k).to_owned(), target.to_owned())));
+        Err(BuildError::MissingOneOf {
+            name: self.name.to_owned(),
+            kinds: kinds.iter().map(|k| (*k).to_owned()).collect(),
+            target: target.to_owned(),
+        })
     }
 
     /// Every `(kind, name)` looked up so far.

@@ -281,7 +281,12 @@ fn park(
 ) -> BoxFuture<'static, ()> {
     Box::pin(async move {
         match tokio::time::timeout(inner.cfg.pause_timeout, rx).await {
-            Ok(Ok(resume)) => resume(&mut t.ctx),
+            Ok(Ok(resume)) => {
+                if !resume(&mut t.ctx) {
+                    t.aborting = true;
+                    t.retry = false;
+                }
+            }
             Ok(Err(_)) => {
                 tracing::warn!(id = t.id, "resume handle dropped; aborting");
                 t.aborting = true;

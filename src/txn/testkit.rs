@@ -24,6 +24,8 @@ pub(crate) struct Scripted {
     pub on_abort: Option<Action>,
     /// Resume a PAUSE after this long (virtual time); `None` never resumes.
     pub resume_after: Option<Duration>,
+    /// Resume with `abort_with` instead of `resume_with`.
+    pub resume_aborts: bool,
 }
 
 impl Scripted {
@@ -34,6 +36,7 @@ impl Scripted {
             actions: Mutex::new(actions.iter().copied().collect()),
             on_abort: None,
             resume_after: None,
+            resume_aborts: false,
         }
     }
 
@@ -44,6 +47,11 @@ impl Scripted {
 
     pub(crate) fn resuming_after(mut self, d: Duration) -> Self {
         self.resume_after = Some(d);
+        self
+    }
+
+    pub(crate) fn aborting_on_resume(mut self) -> Self {
+        self.resume_aborts = true;
         self
     }
 
@@ -66,9 +74,15 @@ impl Participant for Scripted {
             let handle = ctx.pause_handle();
             if let Some(d) = self.resume_after {
                 let name = self.name;
+                let aborts = self.resume_aborts;
                 tokio::spawn(async move {
                     tokio::time::sleep(d).await;
-                    handle.resume_with(move |ctx| ctx.put(&RESUMED_BY, name));
+                    let mark = move |ctx: &mut Context| ctx.put(&RESUMED_BY, name);
+                    if aborts {
+                        handle.abort_with(mark);
+                    } else {
+                        handle.resume_with(mark);
+                    }
                 });
             } else {
                 // Keep the handle alive (never resumed) so only the pause timeout ends the wait.

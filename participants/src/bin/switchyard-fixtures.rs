@@ -24,9 +24,9 @@ enum Command {
     Load {
         /// The fixture file.
         file: PathBuf,
-        /// Key for PAN hashes (must match the switch's).
+        /// Key for PAN hashes (must match the switch's); default: the key in VAR/pan.key.
         #[arg(long, env = PAN_KEY_ENV, hide_env_values = true)]
-        pan_key: String,
+        pan_key: Option<String>,
         #[command(flatten)]
         db: DbTarget,
     },
@@ -40,7 +40,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             switchyard::ledger::migrate(&pool)
                 .await
                 .context("migrating")?;
-            let sum = load(&pool, &PanKey::new(pan_key.into_bytes()), &fx).await?;
+            let key = PanKey::resolve(pan_key, &db.var).context("PAN key")?;
+            let sum = load(&pool, &key, &fx).await?;
             println!(
                 "{}: {} entities loaded, {} opening GL transactions posted",
                 file.display(),

@@ -107,7 +107,8 @@ fn default_stop_timeout() -> u64 {
 const SELECTOR: &str = "core.Switch";
 
 impl TxnmgrSpec {
-    /// The space, plus what participants look up (found by building them).
+    /// The space. What participants look up (a mux, the ledger) is recorded when they are built, and
+    /// the container redeploys this manager when one of those is redeployed.
     pub fn refs(&self) -> Vec<Ref> {
         vec![Ref::new("space", &self.space, "space")]
     }
@@ -131,6 +132,19 @@ impl TxnmgrSpec {
             debug: self.debug,
             ..TxnConfig::default()
         })
+    }
+
+    /// Every participant type name the chain uses (main list and groups), each once.
+    pub fn participant_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .participants
+            .iter()
+            .chain(self.groups.values().flatten())
+            .map(String::as_str)
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
     }
 
     /// Build the chain; `tolerate_missing` accepts lookups of components that are not running (check mode).
@@ -163,6 +177,11 @@ impl TxnmgrSpec {
                 Ok(p) => p,
                 Err(BuildError::Missing { kind, target, .. })
                     if tolerate_missing(&kind, &target) =>
+                {
+                    Arc::new(crate::txn::participants::Trace::default())
+                }
+                Err(BuildError::MissingOneOf { kinds, target, .. })
+                    if kinds.iter().any(|k| tolerate_missing(k, &target)) =>
                 {
                     Arc::new(crate::txn::participants::Trace::default())
                 }

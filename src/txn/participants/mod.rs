@@ -1,10 +1,11 @@
 //! Built-in participants, one per file, registered under these names (see [`register_builtins`]):
 //! `core.CheckFields`, `core.Switch`, `core.Delay`, `core.Trace`, `core.NetMgmt`, `core.Unsupported`,
-//! `core.SendResponse`.
+//! `core.SendResponse`, `core.QueryHost`.
 
 pub mod check_fields;
 pub mod delay;
 pub mod net_mgmt;
+pub mod query_host;
 pub mod send_response;
 pub mod switch;
 pub mod trace;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 pub use check_fields::{CheckFields, CheckFieldsConfig, FieldFormat};
 pub use delay::{Delay, DelayConfig};
 pub use net_mgmt::NetMgmt;
+pub use query_host::{QueryHost, QueryHostConfig};
 pub use send_response::SendResponse;
 pub use switch::SwitchConfig;
 pub use trace::Trace;
@@ -41,6 +43,7 @@ pub fn register_builtins(r: &mut ParticipantRegistry) {
         });
     }
     r.register_with_config("core.Unsupported", Unsupported::new);
+    r.register(QUERY_HOST, QueryHost::factory);
 }
 
 /// Registered name of [`CheckFields`].
@@ -51,3 +54,5 @@ pub const SWITCH: &str = "core.Switch";
 pub const DELAY: &str = "core.Delay";
 /// Registered name of [`Trace`].
 pub const TRACE: &str = "core.Trace";
+/// Registered name of [`QueryHost`].
+pub const QUERY_HOST: &str = "core.QueryHost";

@@ -33,6 +33,8 @@ pub fn de39_for(req: &IsoMsg, rc: ResultCode) -> String {
         1016 => "51",
         1816 => "25",
         1802 | 1803 | 1830 | 1832 => "30",
+        1833 | 9111 => "91",
+        9113 => "94",
         _ => "96",
     };
     iso87.to_owned()
@@ -142,6 +144,8 @@ mod tests {
         let req = IsoMsg::with_mti("0200").expect("mti");
         assert_eq!(de39_for(&req, ResultCode::APPROVED), "00");
         assert_eq!(de39_for(&req, ResultCode::UNSUPPORTED_TRANSACTION), "12");
+        assert_eq!(de39_for(&req, ResultCode::HOST_UNREACHABLE), "91");
+        assert_eq!(de39_for(&req, ResultCode::ISSUER_TIMEOUT), "91");
         let cmf = IsoMsg::with_mti("2200").expect("mti");
         assert_eq!(de39_for(&cmf, ResultCode::UNSUPPORTED_FUNCTION), "1015");
     }
