@@ -120,6 +120,28 @@ fn runner_reports_ok_fail_captures_and_junit() {
         xml.contains(r#"tests="4""#) && xml.contains(r#"failures="2""#),
         "{xml}"
     );
+
+    // A filter that leaves out the case carrying the file's `vars:` still sees the variables.
+    let out = Command::new(BIN)
+        .args([
+            "selftest", "--target", &addr, "--filter", "declined", "--cases",
+        ])
+        .arg(&cases)
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("run filtered selftest");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(
+            "1: Purchase expected to be declined [FAIL] field 39: expected 1016, got 0000"
+        ),
+        "the variable ${{pan}} was expanded: {stdout}"
+    );
+    assert_eq!(
+        stdout.lines().last(),
+        Some("0 passed, 1 failed"),
+        "{stdout}"
+    );
 }
 
 #[test]

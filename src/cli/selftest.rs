@@ -131,19 +131,23 @@ pub fn run(args: SelftestArgs) -> anyhow::Result<()> {
             pool,
             stan_base,
         });
-        let selected: Vec<_> = cases.iter().filter(|c| runner.selected(c)).collect();
-        let bar = ProgressBar::with_draw_target(
-            Some(selected.len() as u64),
-            ProgressDrawTarget::stderr(),
-        );
+        let selected = cases.iter().filter(|c| runner.selected(c)).count();
+        let bar =
+            ProgressBar::with_draw_target(Some(selected as u64), ProgressDrawTarget::stderr());
         bar.set_style(
             ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
-        let mut results: Vec<CaseResult> = Vec::with_capacity(selected.len());
-        for (i, case) in selected.iter().enumerate() {
+        let mut results: Vec<CaseResult> = Vec::with_capacity(selected);
+        for case in &cases {
+            if !runner.selected(case) {
+                for failure in runner.skip_case(case) {
+                    bar.suspend(|| eprintln!("{}: {failure}", case.file.display()));
+                }
+                continue;
+            }
             bar.set_message(case.case.description.clone());
-            let r = runner.run_case(i + 1, case).await;
+            let r = runner.run_case(results.len() + 1, case).await;
             bar.suspend(|| {
                 println!("{}", r.line());
                 if !r.passed() {

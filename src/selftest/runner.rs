@@ -125,6 +125,29 @@ impl Runner {
         })
     }
 
+    /// A case the filter left out: its file's `vars:` still take effect, so later selected cases
+    /// see the suite's shared values (e.g. `000_vars.yml`). Returns the variables that failed.
+    pub fn skip_case(&mut self, lc: &LoadedCase) -> Vec<String> {
+        let scope = CaseScope {
+            stan: self.next_stan,
+            now: chrono::Local::now(),
+        };
+        self.apply_vars(lc, &scope)
+    }
+
+    fn apply_vars(&mut self, lc: &LoadedCase, scope: &CaseScope) -> Vec<String> {
+        let mut failures = Vec::new();
+        for (k, v) in &lc.vars {
+            match expand(&v.0, scope, &self.vars) {
+                Ok(text) => {
+                    self.vars.insert(k.clone(), text);
+                }
+                Err(e) => failures.push(format!("vars.{k}: {e}")),
+            }
+        }
+        failures
+    }
+
     /// Run one case (its file's `vars:` take effect first).
     pub async fn run_case(&mut self, number: usize, lc: &LoadedCase) -> CaseResult {
         let scope = CaseScope {
@@ -141,14 +164,7 @@ impl Runner {
             request: None,
             response: None,
         };
-        for (k, v) in &lc.vars {
-            match expand(&v.0, &scope, &self.vars) {
-                Ok(text) => {
-                    self.vars.insert(k.clone(), text);
-                }
-                Err(e) => result.failures.push(format!("vars.{k}: {e}")),
-            }
-        }
+        result.failures = self.apply_vars(lc, &scope);
         if !result.failures.is_empty() {
             return result;
         }
