@@ -118,6 +118,40 @@ pub async fn terminal_status<'e>(
         .map_err(db("reading a terminal"))
 }
 
+/// True if merchant DE 42 `mid` is registered under acquirer DE 32 `acquirer` (active or not): tells
+/// an unknown merchant (1821) from an unknown terminal of a known merchant (1819).
+pub async fn merchant_known<'e>(
+    exec: impl PgExecutor<'e>,
+    acquirer: &str,
+    mid: &str,
+) -> Result<bool, JcardError> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM jc_merchants m JOIN jc_acquirers a ON a.id = m.acquirer_id \
+         WHERE a.institution_id = $1 AND m.merchant_id = $2)",
+    )
+    .bind(acquirer)
+    .bind(mid)
+    .fetch_one(exec)
+    .await
+    .map_err(db("looking up a merchant"))
+}
+
+/// True if the cardholder holds any account in `currency` (no account in it at all → 1030).
+pub async fn holds_currency<'e>(
+    exec: impl PgExecutor<'e>,
+    cardholder_id: i64,
+    currency: u16,
+) -> Result<bool, JcardError> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM jc_cardholder_accounts WHERE cardholder_id = $1 AND currency = $2)",
+    )
+    .bind(cardholder_id)
+    .bind(i16::try_from(currency).unwrap_or(i16::MAX))
+    .fetch_one(exec)
+    .await
+    .map_err(db("looking up a cardholder's currencies"))
+}
+
 /// The cardholder's account of `account_type` in `currency`; type `00` picks the lowest type held.
 pub async fn find_account<'e>(
     exec: impl PgExecutor<'e>,
@@ -229,6 +263,46 @@ pub async fn insert_tranlog(pool: &PgPool, t: &NewTranlog) -> Result<Result<i64,
     .await
     .map_err(db("finding a retransmitted tranlog row"))?;
     Ok(Err(existing))
+}
+
+/// What a retransmission is compared with: the first row's normalized MTI, DE 3, amount, currency,
+/// card and masked PAN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Content {
+    /// Normalized MTI.
+    pub mti: String,
+    /// DE 3.
+    pub pcode: String,
+    /// DE 4 amount.
+    pub amount: Option<Decimal>,
+    /// DE 4 currency.
+    pub currency: Option<i16>,
+    /// Card, once CheckCard found it.
+    pub card_id: Option<i64>,
+    /// Masked PAN.
+    pub masked_pan: Option<String>,
+}
+
+/// The content of tranlog row `id`.
+pub async fn tranlog_content(pool: &PgPool, id: i64) -> Result<Content, JcardError> {
+    let r = sqlx::query(
+        "SELECT mti, pcode, amount, currency, card_id, masked_pan FROM jc_tranlog WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(pool)
+    .await
+    .map_err(db("reading a tranlog row"))?;
+    let get = || -> Result<Content, sqlx::Error> {
+        Ok(Content {
+            mti: r.try_get("mti")?,
+            pcode: r.try_get("pcode")?,
+            amount: r.try_get("amount")?,
+            currency: r.try_get("currency")?,
+            card_id: r.try_get("card_id")?,
+            masked_pan: r.try_get("masked_pan")?,
+        })
+    };
+    get().map_err(db("reading a tranlog row"))
 }
 
 /// What a finished tranlog row answered.

@@ -1,5 +1,5 @@
-//! `jcard.CheckTerminal`: the terminal DE 41 of merchant DE 42 at acquirer DE 32 must be known (1819)
-//! and active (1820), and its merchant active (1821).
+//! `jcard.CheckTerminal`: the merchant DE 42 must be registered under acquirer DE 32 and active
+//! (1821), and the terminal DE 41 known under that merchant (1819) and active (1820).
 
 use std::sync::Arc;
 
@@ -8,7 +8,7 @@ use switchyard::txn::{Action, Context, Participant};
 
 use super::{is_retransmission, pass, request};
 use crate::money::{decline, failed, rc};
-use crate::store::terminal_status;
+use crate::store::{merchant_known, terminal_status};
 use crate::Jcard;
 
 /// Checks the terminal.
@@ -38,7 +38,11 @@ impl Participant for CheckTerminal {
                 rc::INACTIVE_TERMINAL,
                 format!("terminal {tid} not active"),
             ),
-            Ok(None) => decline(ctx, rc::INVALID_TERMINAL, format!("unknown terminal {tid}")),
+            Ok(None) => match merchant_known(&self.0.pool, acq, mid).await {
+                Ok(true) => decline(ctx, rc::INVALID_TERMINAL, format!("unknown terminal {tid}")),
+                Ok(false) => decline(ctx, rc::INVALID_MERCHANT, format!("unknown merchant {mid}")),
+                Err(e) => failed(ctx, "jcard.CheckTerminal", &e),
+            },
             Err(e) => failed(ctx, "jcard.CheckTerminal", &e),
         }
     }

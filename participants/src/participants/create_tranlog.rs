@@ -6,6 +6,11 @@
 //! is still in flight (duplicates racing), this waits for its answer up to `wait-ms`; the UNIQUE key,
 //! not timing, guarantees a single post. Requests without the key fields (network management) get no
 //! row.
+//!
+//! A repeat must be the same request: when its normalized MTI, DE 3, DE 4 (amount and currency) or PAN
+//! (the card found by its hash, and the masked PAN) differ from the first's, it is not a
+//! retransmission but another request reusing the key → 9113 (duplicate transmission), not logged
+//! (the key is the first's) and nothing posted.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,10 +19,12 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use switchyard::txn::{Action, Context, Participant};
 
+use super::check_card::pan_of;
 use super::{pass, request};
 use crate::keys::{ACQUIRER_FEE, AMOUNT, RETRANSMISSION, TRANLOG_ID, TXN_TYPE};
 use crate::money::{decline, failed, rc};
-use crate::store::{insert_tranlog, wait_answer, NewTranlog};
+use crate::pan::mask;
+use crate::store::{find_card, insert_tranlog, tranlog_content, wait_answer, Content, NewTranlog};
 use crate::Jcard;
 
 /// CreateTranLog configuration.
@@ -39,6 +46,44 @@ impl Default for CreateTranLogConfig {
 pub struct CreateTranLog {
     env: Arc<Jcard>,
     cfg: CreateTranLogConfig,
+}
+
+/// The masked PAN of a request whose DE 2 (or DE 35) PAN is all digits.
+fn masked(req: &switchyard::iso::IsoMsg) -> Option<String> {
+    pan_of(req)
+        .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        .map(|p| mask(&p))
+}
+
+impl CreateTranLog {
+    /// Why repeat `row` is not the same request as the first (`first`), if it is not.
+    async fn differs(
+        &self,
+        req: &switchyard::iso::IsoMsg,
+        row: &NewTranlog,
+        first: &Content,
+    ) -> Result<Option<&'static str>, crate::JcardError> {
+        if row.mti != first.mti || row.pcode != first.pcode {
+            return Ok(Some("MTI or processing code"));
+        }
+        if row.amount != first.amount || row.currency != first.currency {
+            return Ok(Some("amount"));
+        }
+        if first.masked_pan.is_some() && row.masked_pan != first.masked_pan {
+            return Ok(Some("card"));
+        }
+        if let Some(card) = first.card_id {
+            let hash = pan_of(req).map(|p| self.env.pan_key.hash(&p));
+            let found = match hash {
+                Some(h) => find_card(&self.env.pool, &h).await?.map(|c| c.id),
+                None => None,
+            };
+            if found != Some(card) {
+                return Ok(Some("card"));
+            }
+        }
+        Ok(None)
+    }
 }
 
 impl CreateTranLog {
@@ -79,7 +124,7 @@ impl Participant for CreateTranLog {
             tid,
             mid: text(42),
             original_key: text(56),
-            masked_pan: None,
+            masked_pan: masked(&req),
             batch: text(29),
         };
         match insert_tranlog(&self.env.pool, &row).await {
@@ -88,9 +133,27 @@ impl Participant for CreateTranLog {
                 Action::PREPARED | Action::NO_JOIN
             }
             Ok(Err(first)) => {
-                ctx.put_persistent(&RETRANSMISSION, first);
                 let wait = Duration::from_millis(self.cfg.wait_ms);
-                match wait_answer(&self.env.pool, first, wait).await {
+                let answered = wait_answer(&self.env.pool, first, wait).await;
+                if let Ok(Some(_)) = answered {
+                    let content = match tranlog_content(&self.env.pool, first).await {
+                        Ok(c) => c,
+                        Err(e) => return failed(ctx, "jcard.CreateTranLog", &e),
+                    };
+                    match self.differs(&req, &row, &content).await {
+                        Ok(None) => {}
+                        Ok(Some(what)) => {
+                            return decline(
+                                ctx,
+                                rc::DUPLICATE_TRANSMISSION,
+                                format!("repeat of another request: its {what} differs"),
+                            )
+                        }
+                        Err(e) => return failed(ctx, "jcard.CreateTranLog", &e),
+                    }
+                }
+                ctx.put_persistent(&RETRANSMISSION, first);
+                match answered {
                     Ok(Some(_)) => pass(),
                     Ok(None) => decline(
                         ctx,

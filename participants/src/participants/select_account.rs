@@ -2,7 +2,7 @@
 //! `ACCOUNT` from positions 3-4 (positions 5-6 for deposits and refunds, which credit the "to" account)
 //! and, for transfers, `ACCOUNT2` from positions 5-6. Type `00` picks the cardholder's lowest account
 //! type in that currency. DE 102 / DE 103, when present, must name the chosen accounts. No such
-//! account → 1014.
+//! account → 1014; no account at all in DE 4's currency → 1030 (CMF "unaccepted currency").
 
 use std::sync::Arc;
 
@@ -12,7 +12,7 @@ use switchyard::txn::{Action, Context, Participant};
 use super::{is_retransmission, pass, request};
 use crate::keys::{CardAccount, ACCOUNT, ACCOUNT2, AMOUNT, CARD, TXN_TYPE};
 use crate::money::{decline, failed, rc};
-use crate::store::find_account;
+use crate::store::{find_account, holds_currency};
 use crate::Jcard;
 
 /// Selects accounts.
@@ -38,11 +38,19 @@ impl SelectAccount {
                 )),
                 _ => Ok(a),
             },
-            Ok(None) => Err(decline(
-                ctx,
-                rc::NO_ACCOUNT_TYPE,
-                format!("no account of type {ty} in currency {currency}"),
-            )),
+            Ok(None) => match holds_currency(&self.0.pool, holder, currency).await {
+                Ok(true) => Err(decline(
+                    ctx,
+                    rc::NO_ACCOUNT_TYPE,
+                    format!("no account of type {ty} in currency {currency}"),
+                )),
+                Ok(false) => Err(decline(
+                    ctx,
+                    rc::UNACCEPTED_CURRENCY,
+                    format!("no account in currency {currency}"),
+                )),
+                Err(e) => Err(failed(ctx, "jcard.SelectAccount", &e)),
+            },
             Err(e) => Err(failed(ctx, "jcard.SelectAccount", &e)),
         }
     }
