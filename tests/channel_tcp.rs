@@ -400,3 +400,87 @@ async fn close_writes_what_is_queued_before_closing() {
     .unwrap();
     assert_eq!(space.size("in"), 100);
 }
+
+#[tokio::test]
+async fn shutdown_writes_the_queued_replies_then_closes() {
+    use tokio_util::codec::Decoder;
+    let space: Arc<TSpace<Request>> = Arc::new(TSpace::new());
+    let framing = Framing::new(LengthPrefix::Ascii4);
+    let server = Server::start(
+        ServerConfig::new(any_port(), framing.clone(), spec()),
+        RequestSink::Space {
+            space: space.clone(),
+            queue: "requests".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let mut tcp = TcpStream::connect(server.local_addr()).await.unwrap();
+    tcp.write_all(&framed(&framing, &echo(1))).await.unwrap();
+    tcp.write_all(&framed(&framing, &echo(2))).await.unwrap();
+    let mut late = None;
+    for _ in 0..2 {
+        let req = space.in_("requests", WAIT).await.expect("no request");
+        let mut resp = req.msg.response_with(&[11, 70]);
+        resp.set(39, "00");
+        req.reply.try_send(resp).unwrap();
+        late = Some(req.reply);
+    }
+    // Nothing ran since the replies were queued (single-threaded test runtime): shutdown closes the
+    // connection's queue before the session has written them, and the session must still write them.
+    let mut got = Vec::new();
+    let (_, read) = tokio::join!(
+        server.shutdown(WAIT),
+        tokio::time::timeout(WAIT, tcp.read_to_end(&mut got))
+    );
+    read.expect("connection not closed").unwrap();
+    let late = late.unwrap();
+    assert!(!late.is_open());
+    assert!(
+        late.try_send(echo(3)).is_err(),
+        "a reply after shutdown is refused"
+    );
+    let mut buf = bytes::BytesMut::from(&got[..]);
+    let mut codec = framing.codec();
+    let mut stans = Vec::new();
+    while let Some(frame) = codec.decode(&mut buf).unwrap() {
+        let m = framing.decode_msg(&spec(), &frame).unwrap();
+        assert_eq!(m.mti().as_str(), "0810");
+        stans.push(m.get_str(11).unwrap().to_owned());
+    }
+    assert_eq!(stans, ["000001", "000002"]);
+}
+
+#[tokio::test]
+async fn a_client_that_never_reads_is_closed_and_others_are_served() {
+    let mut cfg = ServerConfig::new(any_port(), Framing::new(LengthPrefix::Ascii4), spec());
+    cfg.reply_timeout = Duration::from_millis(300);
+    let server = sim_server_with(cfg).await;
+    let framing = Framing::new(LengthPrefix::Ascii4);
+    // Writes requests without ever reading the replies until the server gives up on it.
+    let mut hog = TcpStream::connect(server.local_addr()).await.unwrap();
+    let burst: Vec<u8> = (0..2000).flat_map(|i| framed(&framing, &echo(i))).collect();
+    let (ch, mux) = connect_mux(client_config(server.local_addr(), framing.clone())).await;
+    let writer = tokio::spawn(async move {
+        // Ends with an error once the server closes the connection.
+        for _ in 0..10_000 {
+            if hog.write_all(&burst).await.is_err() {
+                return true;
+            }
+        }
+        false
+    });
+    for stan in 0..50 {
+        round_trip(&mux, stan).await;
+    }
+    assert!(
+        tokio::time::timeout(WAIT * 3, writer)
+            .await
+            .unwrap()
+            .unwrap(),
+        "the server kept a client that never reads"
+    );
+    let r = round_trip(&mux, 99).await;
+    assert_eq!(r.get_str(39), Some("00"));
+    ch.close(WAIT).await;
+}

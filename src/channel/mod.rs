@@ -3,7 +3,7 @@
 //!
 //! - `framing`: length prefixes (`ascii4`, `binary2`, `binary4`, `etx`), headers (TPDU, fixed), limits.
 //! - `server`: accept loop, sessions bound, allowed peers, TLS; requests to a space queue or a listener.
-//! - `session`: one server connection's reader and writer tasks.
+//! - `session`: one server connection's task (read, dispatch, batched write of queued replies).
 //! - `reply`: the `Request` envelope and the `ReplyHandle` that answers on the same connection.
 //! - `outq`: the per-connection bounded reply queue.
 //! - `client`: the `ChannelAdaptor` (reconnect, readiness, keep-alive, in/out queues).

@@ -123,7 +123,8 @@ pub struct ClientsArgs {
     /// Allow a target outside 127.0.0.0/8 and ::1.
     #[arg(long)]
     allow_remote: bool,
-    /// Worker threads (default: one per core).
+    /// Client threads, each a single-threaded runtime with its share of the connections (default: one
+    /// per core).
     #[arg(long)]
     threads: Option<usize>,
 }
@@ -280,42 +281,47 @@ fn clients(a: ClientsArgs) -> anyhow::Result<()> {
         .parse()
         .with_context(|| format!("--mti {:?}", a.mti))?;
     let _ = idle::raise_nofile(a.connections as u64 + 256);
+    let threads = a.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
     let config = LoadConfig {
         target: a.target,
         framing,
         requests: RequestFactory::new(spec.clone(), mti, "SIM00001", "SIMMERCHANT0001"),
         spec,
         connections: a.connections,
+        threads,
         duration: a.duration,
         response_timeout: a.timeout,
     };
-    let rt = runtime(a.threads)?;
     let progress = Arc::new(LoadProgress::default());
     let bar = progress_bar(a.duration);
-    let report = rt.block_on(async {
-        let ticker = {
-            let progress = progress.clone();
-            let bar = bar.clone();
-            tokio::spawn(async move {
-                let mut tick = tokio::time::interval(Duration::from_millis(200));
-                let start = tokio::time::Instant::now();
-                loop {
-                    tick.tick().await;
-                    let rt = progress.round_trips.load(Ordering::Relaxed);
-                    let secs = start.elapsed().as_secs_f64().max(1e-3);
-                    bar.set_position(start.elapsed().as_millis() as u64);
-                    bar.set_message(format!(
-                        "{rt} round trips, {:.0}/s, {} errors",
-                        rt as f64 / secs,
-                        progress.errors.load(Ordering::Relaxed)
-                    ));
-                }
-            })
-        };
-        let report = load::run(&config, progress.clone()).await;
-        ticker.abort();
-        report
-    });
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let ticker = {
+        let progress = progress.clone();
+        let bar = bar.clone();
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let start = std::time::Instant::now();
+            while !done.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(200));
+                let rt = progress.round_trips.load(Ordering::Relaxed);
+                let secs = start.elapsed().as_secs_f64().max(1e-3);
+                bar.set_position(start.elapsed().as_millis() as u64);
+                bar.set_message(format!(
+                    "{rt} round trips, {:.0}/s, {} errors",
+                    rt as f64 / secs,
+                    progress.errors.load(Ordering::Relaxed)
+                ));
+            }
+        })
+    };
+    let report = load::run(&config, progress.clone()).context("starting the load threads");
+    done.store(true, Ordering::Relaxed);
+    let _ = ticker.join();
+    let report = report?;
     bar.finish_and_clear();
     println!(
         "{} round trips in {:?} over {} connections ({} {} {}): {:.0}/s",
