@@ -1,7 +1,11 @@
 //! `jcard.CreateTranLog`: insert this transaction's tranlog row, keyed for retransmission detection
 //! by (acquirer DE 32, terminal DE 41, STAN DE 11, transmission time DE 7).
 //!
-//! When the key already exists the request is a retransmission: `RETRANSMISSION` is set to the first
+//! A repeat (MTI origin digit 1, 3 or 5) may carry a new DE 7: it is also found by (acquirer, TID,
+//! STAN, DE 12, MTI with the repeat digit cleared), the second UNIQUE key. A repeat whose original
+//! never arrived finds nothing and is processed as the original.
+//!
+//! When a key already exists the request is a retransmission: `RETRANSMISSION` is set to the first
 //! row's id, nothing moves again, and PrepareResponse answers what the first one answered. If the first
 //! is still in flight (duplicates racing), this waits for its answer up to `wait-ms`; the UNIQUE key,
 //! not timing, guarantees a single post. Requests without the key fields (network management) get no
@@ -80,7 +84,8 @@ impl Participant for CreateTranLog {
             mid: text(42),
             original_key: text(56),
             masked_pan: None,
-            batch: text(29),
+            // DE 68: the terminal's batch number (CMF); DE 29 as a fallback.
+            batch: text(68).or_else(|| text(29)),
         };
         match insert_tranlog(&self.env.pool, &row).await {
             Ok(Ok(row_id)) => {
