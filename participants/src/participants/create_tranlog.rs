@@ -8,8 +8,9 @@
 //! When a key already exists the request is a retransmission: `RETRANSMISSION` is set to the first
 //! row's id, nothing moves again, and PrepareResponse answers what the first one answered. If the first
 //! is still in flight (duplicates racing), this waits for its answer up to `wait-ms`; the UNIQUE key,
-//! not timing, guarantees a single post. Requests without the key fields (network management) get no
-//! row.
+//! not timing, guarantees a single post. Requests without the key fields (DE 7, 11, 41) get no row.
+//! It also runs when an earlier participant declined (`prepare_for_abort`), so declines by
+//! PrepareContext and CheckFields are logged too.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,6 +56,19 @@ impl CreateTranLog {
 #[async_trait]
 impl Participant for CreateTranLog {
     async fn prepare(&self, id: u64, ctx: &mut Context) -> Action {
+        self.log(id, ctx).await
+    }
+
+    /// An earlier participant (PrepareContext, CheckFields) declined: the request is still logged,
+    /// so LogIt records the decline — and a retransmission of it is still answered identically.
+    async fn prepare_for_abort(&self, id: u64, ctx: &mut Context) -> Option<Action> {
+        self.log(id, ctx).await;
+        Some(Action::PREPARED | Action::NO_JOIN | Action::READONLY)
+    }
+}
+
+impl CreateTranLog {
+    async fn log(&self, id: u64, ctx: &mut Context) -> Action {
         let Some(req) = request(ctx) else {
             return pass();
         };

@@ -29,6 +29,11 @@ pub struct Deployed {
 impl Deployed {
     /// Fixtures loaded, the default transaction manager deployed, listening on a free port.
     pub async fn start() -> Deployed {
+        Deployed::start_with(|txnmgr| txnmgr).await
+    }
+
+    /// As `start`, with `deploy/30_txnmgr.yml` passed through `edit` first.
+    pub async fn start_with(edit: impl FnOnce(String) -> String) -> Deployed {
         let db = super::fixture_db().await;
         let o = &db.options;
         let host = o
@@ -45,9 +50,13 @@ impl Deployed {
             .and_then(|l| l.local_addr())
             .expect("port")
             .port();
-        for f in ["10_space.yml", "30_txnmgr.yml"] {
-            std::fs::copy(format!("{DEPLOY}/{f}"), dir.path().join(f)).expect("copy");
-        }
+        std::fs::copy(
+            format!("{DEPLOY}/10_space.yml"),
+            dir.path().join("10_space.yml"),
+        )
+        .expect("copy");
+        let txnmgr = std::fs::read_to_string(format!("{DEPLOY}/30_txnmgr.yml")).expect("read");
+        std::fs::write(dir.path().join("30_txnmgr.yml"), edit(txnmgr)).expect("write");
         std::fs::write(
             dir.path().join("20_server.yml"),
             format!("kind: server\nname: pos\nlisten: 127.0.0.1:{port}\nframing: binary2\nspec: cmf\nqueue: txnmgr.in\n"),
