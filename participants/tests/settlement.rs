@@ -186,3 +186,30 @@ async fn malformed_closes_are_declined() {
     assert_eq!(settled(&d).await, 0);
     d.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_closes_of_one_batch_settle_once() {
+    let d = Deployed::start().await;
+    assert_eq!(
+        d.rc(&at_tid(req("2200", "001000", "4.00", ALICE))).await,
+        "0000"
+    );
+    let totals = Totals {
+        debits: total(1, dec!(4.00)),
+        ..Totals::default()
+    };
+    let closes: Vec<IsoMsg> = (0..6).map(|_| close("500", "000007", &totals)).collect();
+    let answers = futures::future::join_all(closes.iter().map(|m| d.rc(m))).await;
+    assert!(answers.iter().all(|a| a == "5000"), "{answers:?}");
+    let closers: i64 = sqlx::query_scalar(
+        "SELECT count(DISTINCT settlement_id) FROM jc_tranlog WHERE settlement_id IS NOT NULL",
+    )
+    .fetch_one(&d.db.pool)
+    .await
+    .expect("count");
+    assert_eq!(
+        closers, 1,
+        "one close settled the batch; the others answered its code"
+    );
+    d.stop().await;
+}
