@@ -5,7 +5,8 @@
 //! docs/jcard.md); a key without an optional list is not checked for extra fields.
 //!
 //! Config: `{ mandatory: { "200": [3, 4, 7, 11, 12, 32, 41] }, optional: { "200": [2, 14, 35] } }`
-//! replaces the built-in entry for each key it names.
+//! replaces the built-in entry for each key it names; `allow-extra-fields: true` turns the 1803 check
+//! off.
 
 use std::collections::BTreeMap;
 
@@ -19,7 +20,7 @@ use crate::money::{decline, rc};
 
 /// CheckFields configuration.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct CheckFieldsConfig {
     /// Route key → mandatory fields; merged over the defaults.
     #[serde(default)]
@@ -27,6 +28,9 @@ pub struct CheckFieldsConfig {
     /// Route key → optional fields; merged over the defaults.
     #[serde(default)]
     pub optional: BTreeMap<String, Vec<u8>>,
+    /// Accept fields that are neither mandatory nor optional (no 1803), as `core.CheckFields` does.
+    #[serde(default)]
+    pub allow_extra_fields: bool,
 }
 
 /// Checks mandatory and extra fields.
@@ -36,6 +40,8 @@ pub struct CheckFields {
     mandatory: Vec<(String, Vec<u8>)>,
     /// Optional fields, sorted longest key first.
     optional: Vec<(String, Vec<u8>)>,
+    /// No extra-field check.
+    allow_extra: bool,
 }
 
 const CARD: &[u8] = &[3, 4, 7, 11, 12, 32, 41];
@@ -121,6 +127,7 @@ impl CheckFields {
         CheckFields {
             mandatory: sorted(mandatory),
             optional: sorted(optional),
+            allow_extra: cfg.allow_extra_fields,
         }
     }
 
@@ -136,7 +143,7 @@ impl CheckFields {
 
     /// The fields of `present` that routing key `key` neither requires nor allows.
     pub fn extra(&self, key: &str, present: impl Iterator<Item = u8>) -> Vec<u8> {
-        let Some(optional) = self.optional(key) else {
+        let Some(optional) = self.optional(key).filter(|_| !self.allow_extra) else {
             return Vec::new();
         };
         let mandatory = self.mandatory(key);
@@ -204,6 +211,7 @@ mod tests {
         let c = CheckFields::new(CheckFieldsConfig {
             mandatory: [("200.01".to_owned(), vec![3])].into_iter().collect(),
             optional: [("200.01".to_owned(), vec![2])].into_iter().collect(),
+            allow_extra_fields: false,
         });
         assert_eq!(c.mandatory("200.01"), &[3]);
         assert_eq!(c.mandatory("200.02"), ORIGINAL);
@@ -232,5 +240,10 @@ mod tests {
             c.extra("999", [2u8, 90].into_iter()).is_empty(),
             "no list, no check"
         );
+        let lenient = CheckFields::new(CheckFieldsConfig {
+            allow_extra_fields: true,
+            ..CheckFieldsConfig::default()
+        });
+        assert!(lenient.extra("200.00", with_56.iter().copied()).is_empty());
     }
 }
