@@ -74,6 +74,7 @@ pub const NAMES: &[&str] = &[
     "jcard.Deposit",
     "jcard.Transfer",
     "jcard.BalanceInquiry",
+    "jcard.Settlement",
     "jcard.PrepareResponse",
     "jcard.LogIt",
 ];

@@ -42,6 +42,8 @@ pub mod rc {
     pub const LOST_OR_STOLEN: ResultCode = ResultCode(1032);
     /// 1802 missing field.
     pub const MISSING_FIELD: ResultCode = ResultCode(1802);
+    /// 1803 extra field.
+    pub const EXTRA_FIELD: ResultCode = ResultCode(1803);
     /// 1806 card not active.
     pub const CARD_NOT_ACTIVE: ResultCode = ResultCode(1806);
     /// 1812 system error.
@@ -68,6 +70,10 @@ pub mod rc {
     pub const ORIGINAL_VOIDED: ResultCode = ResultCode(1827);
     /// 1830 invalid field.
     pub const INVALID_FIELD: ResultCode = ResultCode(1830);
+    /// 5000 reconciled, in balance.
+    pub const RECONCILED_IN_BALANCE: ResultCode = ResultCode(5000);
+    /// 5001 reconciled, out of balance.
+    pub const RECONCILED_OUT_OF_BALANCE: ResultCode = ResultCode(5001);
     /// 9113 duplicate transmission still in progress.
     pub const DUPLICATE_TRANSMISSION: ResultCode = ResultCode(9113);
 }

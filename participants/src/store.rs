@@ -221,13 +221,15 @@ pub struct NewTranlog {
     pub batch: Option<String>,
 }
 
-/// Insert a tranlog row; `Err(existing id)` inside `Ok` when the retransmission key already exists.
+/// Insert a tranlog row; `Err(existing id)` inside `Ok` when it repeats a row already logged: the same
+/// (acquirer, TID, STAN, DE 7), or — a repeat with a new DE 7 — the same (acquirer, TID, STAN, DE 12,
+/// repeat-folded MTI). Both keys are UNIQUE, so racing duplicates insert once.
 pub async fn insert_tranlog(pool: &PgPool, t: &NewTranlog) -> Result<Result<i64, i64>, JcardError> {
     let id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO jc_tranlog (node_txn_id, mti, pcode, txn_type, amount, currency, acquirer_fee, \
             stan, rrn, transmission, local_time, acquirer, tid, mid, original_key, masked_pan, batch) \
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17) \
-         ON CONFLICT (acquirer, tid, stan, transmission) DO NOTHING RETURNING id",
+         ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind(t.node_txn_id)
     .bind(&t.mti)
@@ -253,12 +255,16 @@ pub async fn insert_tranlog(pool: &PgPool, t: &NewTranlog) -> Result<Result<i64,
         return Ok(Ok(id));
     }
     let existing: i64 = sqlx::query_scalar(
-        "SELECT id FROM jc_tranlog WHERE acquirer = $1 AND tid = $2 AND stan = $3 AND transmission = $4",
+        "SELECT id FROM jc_tranlog WHERE acquirer = $1 AND tid = $2 AND stan = $3 \
+           AND (transmission = $4 OR (local_time = $5 AND local_time <> '' AND mti = $6)) \
+         ORDER BY id LIMIT 1",
     )
     .bind(&t.acquirer)
     .bind(&t.tid)
     .bind(&t.stan)
     .bind(&t.transmission)
+    .bind(&t.local_time)
+    .bind(&t.mti)
     .fetch_one(pool)
     .await
     .map_err(db("finding a retransmitted tranlog row"))?;

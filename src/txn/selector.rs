@@ -3,6 +3,11 @@
 //! Routing key: the three MTI digits after the version digit, `.`, then the first two digits of DE 3
 //! ("2100" + "000000" → "100.00"). The longest configured prefix wins ("420" covers every 420.xx, "2" all
 //! 2xx); nothing matching, or no request in the context, selects `default`.
+//!
+//! The origin digit is folded to its original: a repeat (`xxx1` acquirer repeat, `xxx3` issuer repeat,
+//! `xxx5` other repeat) routes as the message it repeats ("2201" → "200.00", "2421" → "420.00"), the
+//! way `Mti::response` folds it, so a repeat follows its original's route and participants decide
+//! whether it is a retransmission.
 
 use async_trait::async_trait;
 use thiserror::Error;
@@ -102,6 +107,10 @@ pub fn routing_key<'b>(msg: &dyn FieldSource, buf: &'b mut [u8; 6]) -> Option<&'
         return None;
     }
     buf[..3].copy_from_slice(&mti[1..4]);
+    // Repeat origins (1, 3, 5) route as their original (0, 2, 4).
+    if matches!(buf[2], b'1' | b'3' | b'5') {
+        buf[2] -= 1;
+    }
     let mut len = 3;
     if let Some(pc) = msg.field_text(3).map(str::as_bytes) {
         if pc.len() >= 2 && pc[..2].iter().all(u8::is_ascii_digit) {
@@ -182,6 +191,10 @@ mod tests {
             ("2200", Some("090000"), "fin-0x"),
             ("2200", Some("200000"), "unsupported"),
             ("2420", Some("000000"), "reversal"),
+            ("2421", Some("000000"), "reversal"),
+            ("2101", Some("000000"), "auth"),
+            ("2201", Some("010000"), "cash"),
+            ("2103", Some("300000"), "unsupported"), // issuer repeat: folds to 102, not 100
             ("0420", Some("200000"), "reversal"),
             ("2804", None, "netmgmt"),
             ("2300", Some("000000"), "unsupported"),

@@ -29,7 +29,8 @@ pub fn de54_element(
     exponent: u32,
     value: Decimal,
 ) -> String {
-    let sign = if value.is_sign_negative() { 'D' } else { 'C' };
+    // `C` for a credit or zero balance (a negated zero is still zero), `D` only below zero.
+    let sign = if value < Decimal::ZERO { 'D' } else { 'C' };
     let minor = (value.abs() * Decimal::from(10u64.pow(exponent))).trunc();
     format!(
         "{account_type:0>2}{amount_type}{currency:03}{exponent}{sign}{:0>12}",
@@ -111,6 +112,11 @@ mod tests {
         assert_eq!(
             de54_element("30", "01", 840, 2, dec!(-5)),
             "30018402D000000000500"
+        );
+        assert_eq!(
+            de54_element("20", "01", 840, 2, -Decimal::ZERO),
+            "20018402C000000000000",
+            "zero is C even when negated"
         );
     }
 }

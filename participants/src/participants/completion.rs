@@ -2,6 +2,11 @@
 //! hold is released (the authorization's pending entries offset) and the completed amount — possibly
 //! less than authorized — is posted on the accounting layer with the authorization's fees. Unknown
 //! original → 1816; reversed → 1824; voided → 1827; already completed → 1825.
+//!
+//! The completion must be of the authorization's card and account: another card, or another account
+//! type named in DE 3 → 1816 (DE 56 names no authorization of this card and account); DE 3 account
+//! type `00` completes on the authorization's account. Another currency, or more than authorized →
+//! 1010.
 
 use std::sync::Arc;
 
@@ -11,7 +16,7 @@ use switchyard::ledger::Layer;
 use switchyard::txn::{Action, Context, Participant};
 
 use super::{is_retransmission, pass, request};
-use crate::keys::{ORIGINAL, ORIGINAL_MARK};
+use crate::keys::{ACCOUNT, CARD, ORIGINAL, ORIGINAL_MARK, TXN_TYPE};
 use crate::money::{
     begin, debit_parts, debit_txn, decline, failed, lock_named_original, offset_of, on_offset,
     post_and_hold, rc, Posting,
@@ -51,7 +56,34 @@ impl Participant for Completion {
             Ok(_) => return decline(ctx, rc::ORIGINAL_NOT_FOUND, "authorization not found"),
             Err(e) => return failed(ctx, "jcard.Completion", &e),
         };
-        let refusal = if orig.reversed {
+        let card = ctx.get(&CARD).map(|c| c.id);
+        let account = ctx.get(&ACCOUNT).cloned();
+        let default_type = ctx
+            .get(&TXN_TYPE)
+            .is_none_or(|t| t.from.is_empty() || t.from == "00");
+        let same_account = match (&orig.account, &account) {
+            (Some(o), Some(a)) => *o == a.code || default_type,
+            _ => false,
+        };
+        if orig.card_id.is_none() || orig.card_id != card || !same_account {
+            return decline(
+                ctx,
+                rc::ORIGINAL_NOT_FOUND,
+                "no authorization of this card and account",
+            );
+        }
+        if let (Some(o), Some(mut a)) = (orig.account.clone(), account) {
+            match crate::money::code(&o) {
+                Ok(c) => parts.holder = c,
+                Err(e) => return failed(ctx, "jcard.Completion", &e),
+            }
+            a.code = o;
+            ctx.put(&ACCOUNT, a);
+        }
+        let currency = i16::try_from(parts.currency).ok();
+        let refusal = if orig.currency != currency {
+            Some((rc::INVALID_AMOUNT, "completion in another currency"))
+        } else if orig.reversed {
             Some((rc::PREVIOUSLY_REVERSED, "authorization reversed"))
         } else if orig.voided {
             Some((rc::ORIGINAL_VOIDED, "authorization voided"))

@@ -1,11 +1,16 @@
 //! `jcard.CreateTranLog`: insert this transaction's tranlog row, keyed for retransmission detection
 //! by (acquirer DE 32, terminal DE 41, STAN DE 11, transmission time DE 7).
 //!
-//! When the key already exists the request is a retransmission: `RETRANSMISSION` is set to the first
+//! A repeat (MTI origin digit 1, 3 or 5) may carry a new DE 7: it is also found by (acquirer, TID,
+//! STAN, DE 12, MTI with the repeat digit cleared), the second UNIQUE key. A repeat whose original
+//! never arrived finds nothing and is processed as the original.
+//!
+//! When a key already exists the request is a retransmission: `RETRANSMISSION` is set to the first
 //! row's id, nothing moves again, and PrepareResponse answers what the first one answered. If the first
 //! is still in flight (duplicates racing), this waits for its answer up to `wait-ms`; the UNIQUE key,
-//! not timing, guarantees a single post. Requests without the key fields (network management) get no
-//! row.
+//! not timing, guarantees a single post. Requests without the key fields (DE 7, 11, 41) get no row.
+//! It also runs when an earlier participant declined (`prepare_for_abort`), so declines by
+//! PrepareContext and CheckFields are logged too.
 //!
 //! A repeat must be the same request: when its normalized MTI, DE 3, DE 4 (amount and currency) or PAN
 //! (the card found by its hash, and the masked PAN) differ from the first's, it is not a
@@ -96,6 +101,19 @@ impl CreateTranLog {
 #[async_trait]
 impl Participant for CreateTranLog {
     async fn prepare(&self, id: u64, ctx: &mut Context) -> Action {
+        self.log(id, ctx).await
+    }
+
+    /// An earlier participant (PrepareContext, CheckFields) declined: the request is still logged,
+    /// so LogIt records the decline — and a retransmission of it is still answered identically.
+    async fn prepare_for_abort(&self, id: u64, ctx: &mut Context) -> Option<Action> {
+        self.log(id, ctx).await;
+        Some(Action::PREPARED | Action::NO_JOIN | Action::READONLY)
+    }
+}
+
+impl CreateTranLog {
+    async fn log(&self, id: u64, ctx: &mut Context) -> Action {
         let Some(req) = request(ctx) else {
             return pass();
         };
@@ -125,7 +143,8 @@ impl Participant for CreateTranLog {
             mid: text(42),
             original_key: text(56),
             masked_pan: masked(&req),
-            batch: text(29),
+            // DE 68: the terminal's batch number (CMF); DE 29 as a fallback.
+            batch: text(68).or_else(|| text(29)),
         };
         match insert_tranlog(&self.env.pool, &row).await {
             Ok(Ok(row_id)) => {

@@ -20,6 +20,7 @@ mod prepare_response;
 mod refund;
 mod reversal;
 mod select_account;
+mod settlement;
 mod transfer;
 mod void;
 
@@ -48,6 +49,7 @@ pub use prepare_response::PrepareResponse;
 pub use refund::Refund;
 pub use reversal::Reversal;
 pub use select_account::SelectAccount;
+pub use settlement::{Settlement, Total, Totals};
 pub use transfer::Transfer;
 pub use void::Void;
 
@@ -111,6 +113,7 @@ pub fn build(
                 "jcard.Deposit" => Arc::new(Deposit(e)),
                 "jcard.Transfer" => Arc::new(Transfer(e)),
                 "jcard.BalanceInquiry" => Arc::new(BalanceInquiry(e)),
+                "jcard.Settlement" => Arc::new(Settlement(e)),
                 "jcard.PrepareResponse" => Arc::new(PrepareResponse),
                 "jcard.LogIt" => Arc::new(LogIt(e)),
                 _ => {

@@ -1,20 +1,38 @@
 //! `jcard.PrepareResponse`: builds `RESPONSE` on both paths (an abort participant too): the request's
 //! response MTI, its non-card fields echoed, DE 39 from `RESULT_CODE` (0000 when approved), DE 38 the
-//! approval code, DE 54 the balances. A retransmission gets the first transmission's DE 38/39/54.
+//! approval code (authorizations, financials, completions and reversals only — not 2814 or 2550),
+//! DE 54 the balances. A retransmission gets the first transmission's DE 38/39/54.
 //! Card data (DE 2, 35, 45, 52, 55) is never echoed.
 
 use async_trait::async_trait;
 use switchyard::txn::{Action, Context, Participant, ResultCode, RESULT_CODE};
 
 use super::request;
-use crate::keys::{ADDITIONAL_AMOUNTS, APPROVAL_CODE, RESPONSE, TRANLOG_ID};
+use crate::keys::{ADDITIONAL_AMOUNTS, APPROVAL_CODE, RESPONSE, TRANLOG_ID, TXN_TYPE};
+use crate::txntype::MsgClass;
 
 /// Builds the response.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct PrepareResponse;
 
-/// Fields copied from the request.
-pub const ECHO: &[u8] = &[3, 4, 7, 11, 12, 24, 32, 37, 41, 42, 56, 102, 103];
+/// Fields copied from the request (68, 74, 97: a settlement's batch and totals).
+pub const ECHO: &[u8] = &[
+    3, 4, 7, 11, 12, 24, 32, 37, 41, 42, 56, 68, 74, 97, 102, 103,
+];
+
+/// True when the response carries an approval code: authorizations, financials, completions and
+/// reversals; never network management (2814) or settlement (2550).
+fn takes_approval_code(ctx: &Context) -> bool {
+    ctx.get(&TXN_TYPE).is_some_and(|t| {
+        matches!(
+            t.class,
+            MsgClass::Authorization
+                | MsgClass::Financial
+                | MsgClass::Completion
+                | MsgClass::Reversal
+        )
+    })
+}
 
 fn build(ctx: &mut Context, approved_path: bool) {
     let Some(req) = request(ctx) else {
@@ -27,7 +45,7 @@ fn build(ctx: &mut Context, approved_path: bool) {
         ResultCode::SYSTEM_ERROR
     });
     resp.set(39, rc.as_de39());
-    if rc.is_approved() {
+    if rc.is_approved() && takes_approval_code(ctx) {
         if let Some(code) = ctx.get(&APPROVAL_CODE).cloned().or_else(|| {
             ctx.get(&TRANLOG_ID)
                 .map(|id| format!("{:06}", id.rem_euclid(1_000_000)))

@@ -2,7 +2,8 @@
 //! completion or void — by posting the offset of that transaction's GL transaction, and answers 0000.
 //! Reversing a void restores the voided original; reversing a completion restores the hold.
 //! A repeat reversal (original already reversed) and the reversal of a declined original answer 0000
-//! and post nothing. A completed authorization → 1825. No original → 1816; the reversal is logged with
+//! and post nothing. A completed authorization → 1825. A voided original → 1827 (the void already
+//! gave the money back; reversing the void first restores the original, which can then be reversed). No original → 1816; the reversal is logged with
 //! its DE 56, so a late original is declined by CheckPreviousReverse.
 //!
 //! The reversal must carry the original's card: a PAN (DE 2 / DE 35) whose hash is not the original's
@@ -138,6 +139,9 @@ impl Participant for Reversal {
             ctx.put(&ORIGINAL, orig);
             hold(ctx, tx);
             return Action::PREPARED;
+        }
+        if orig.voided {
+            return decline(ctx, rc::ORIGINAL_VOIDED, "original voided");
         }
         if orig.completed {
             return decline(

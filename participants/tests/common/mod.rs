@@ -23,6 +23,26 @@ use tokio::sync::mpsc;
 #[allow(dead_code)]
 mod harness;
 
+#[allow(dead_code)]
+pub mod deployed;
+
+/// The PAN key every test database is loaded with.
+pub const PAN_KEY: &[u8] = b"test-key";
+
+/// A fresh database with the self-test fixtures loaded under `PAN_KEY`.
+pub async fn fixture_db() -> harness::TestDb {
+    let db = harness::TestDb::new().await;
+    let fx = fixtures::Fixtures::from_file(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../selftest/fixtures/jcard.yml"
+    )))
+    .expect("fixtures parse");
+    fixtures::load(&db.pool, &PanKey::new(PAN_KEY.to_vec()), &fx)
+        .await
+        .expect("fixtures load");
+    db
+}
+
 /// Fixture cards.
 pub const ALICE: &str = "6009330000000025";
 pub const BOB: &str = "6009330000000033";
@@ -83,17 +103,8 @@ fn p(env: &Arc<Jcard>, name: &'static str) -> Named {
 impl Switch {
     /// Start: fixtures loaded, jCard chain with the CMF routes.
     pub async fn start() -> Switch {
-        let db = harness::TestDb::new().await;
-        let key = PanKey::new(b"test-key".to_vec());
-        let fx = fixtures::Fixtures::from_file(std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../selftest/fixtures/jcard.yml"
-        )))
-        .expect("fixtures parse");
-        fixtures::load(&db.pool, &key, &fx)
-            .await
-            .expect("fixtures load");
-        let env = Jcard::new(db.pool.clone(), key);
+        let db = fixture_db().await;
+        let env = Jcard::new(db.pool.clone(), PanKey::new(PAN_KEY.to_vec()));
         let g = |names: &[&'static str]| names.iter().map(|n| p(&env, n)).collect::<Vec<_>>();
         let checks = [
             "jcard.CheckAcquirer",
@@ -241,9 +252,14 @@ impl Switch {
     }
 }
 
+/// A fresh STAN (shared with `req`).
+pub fn next_stan() -> u64 {
+    STAN.fetch_add(1, Ordering::SeqCst)
+}
+
 /// A CMF request: MTI, DE 3, amount (USD), PAN; fresh STAN and times; acquirer 000001, TID 29110001.
 pub fn req(mti: &str, pcode: &str, amount: &str, pan: &str) -> IsoMsg {
-    let stan = STAN.fetch_add(1, Ordering::SeqCst);
+    let stan = next_stan();
     let minor = (Decimal::from_str(amount).expect("amount") * Decimal::ONE_HUNDRED).trunc();
     IsoMsg::with_mti(mti)
         .expect("mti")

@@ -55,8 +55,13 @@ impl Participant for Unsupported {
         Action::ABORTED | Action::NO_JOIN | Action::READONLY
     }
 
-    async fn prepare_for_abort(&self, id: u64, ctx: &mut Context) -> Option<Action> {
-        Some(self.prepare(id, ctx).await)
+    async fn prepare_for_abort(&self, _id: u64, ctx: &mut Context) -> Option<Action> {
+        // Already aborting: the first decline's code (e.g. 1802 missing field) is the answer.
+        if !ctx.has(&RESULT_CODE) {
+            ctx.put_persistent(&RESULT_CODE, self.code);
+            ctx.put_persistent(&EXTENDED_RESULT, "unsupported transaction".to_owned());
+        }
+        Some(Action::ABORTED | Action::NO_JOIN | Action::READONLY)
     }
 }
 
@@ -71,5 +76,17 @@ mod tests {
         assert!(!p.prepare(1, &mut ctx).await.is_prepared());
         assert_eq!(ctx.get(&RESULT_CODE), Some(&ResultCode(1061)));
         assert!(Unsupported::new(UnsupportedConfig { result_code: 0 }).is_err());
+    }
+
+    #[tokio::test]
+    async fn an_earlier_decline_keeps_its_code() {
+        let p = Unsupported::new(UnsupportedConfig { result_code: 1015 }).expect("valid");
+        let mut ctx = Context::new();
+        ctx.put(&RESULT_CODE, ResultCode(1802));
+        assert!(p.prepare_for_abort(1, &mut ctx).await.is_some());
+        assert_eq!(ctx.get(&RESULT_CODE), Some(&ResultCode(1802)));
+        let mut fresh = Context::new();
+        assert!(p.prepare_for_abort(1, &mut fresh).await.is_some());
+        assert_eq!(fresh.get(&RESULT_CODE), Some(&ResultCode(1015)));
     }
 }
