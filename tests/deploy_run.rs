@@ -2,16 +2,19 @@
 //! binary2, hot deploy / redeploy / undeploy, a bad edit leaving the old component serving, SIGTERM
 //! draining in-flight transactions, `/metrics` and `/health`.
 
+// Shared test helpers; each test binary uses part of them.
+#[allow(dead_code)]
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use switchyard::channel::{Framing, LengthPrefix};
-use switchyard::iso::{IsoMsg, Spec};
+use switchyard::iso::IsoMsg;
 
-const BIN: &str = env!("CARGO_BIN_EXE_switchyard");
+use common::{CmfClient, BIN};
 const DEADLINE: Duration = Duration::from_secs(15);
 
 fn free_port() -> u16 {
@@ -116,40 +119,6 @@ impl Drop for Switch {
     }
 }
 
-struct Client {
-    tcp: TcpStream,
-    spec: std::sync::Arc<Spec>,
-    framing: Framing,
-}
-
-impl Client {
-    fn connect(port: u16) -> Client {
-        let tcp = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-        tcp.set_read_timeout(Some(DEADLINE)).expect("timeout");
-        Client {
-            tcp,
-            spec: Spec::builtin("cmf").expect("cmf"),
-            framing: Framing::new(LengthPrefix::Binary2),
-        }
-    }
-
-    fn send(&mut self, msg: &IsoMsg) {
-        let mut buf = Vec::new();
-        self.framing
-            .encode_msg(&self.spec, msg, false, &mut buf)
-            .expect("pack");
-        self.tcp.write_all(&buf).expect("send");
-    }
-
-    fn recv(&mut self) -> IsoMsg {
-        let mut len = [0u8; 2];
-        self.tcp.read_exact(&mut len).expect("length prefix");
-        let mut frame = vec![0u8; usize::from(u16::from_be_bytes(len))];
-        self.tcp.read_exact(&mut frame).expect("frame");
-        self.framing.decode_msg(&self.spec, &frame).expect("unpack")
-    }
-}
-
 fn echo(stan: u32) -> IsoMsg {
     IsoMsg::with_mti("2804")
         .expect("mti")
@@ -178,7 +147,7 @@ fn echo_unsupported_metrics_health_and_clean_sigterm() {
     let (port, http) = (free_port(), free_port());
     let dir = base_dir(port, http, "");
     let mut sw = Switch::start(dir.path(), port);
-    let mut c = Client::connect(port);
+    let mut c = CmfClient::connect(port, DEADLINE);
     c.send(&echo(1));
     let r = c.recv();
     assert_eq!(r.mti().as_str(), "2814");
@@ -223,7 +192,7 @@ fn hot_deploy_redeploy_undeploy_and_bad_edit() {
     };
     write(dir.path(), "25_second.yml", &second(p2));
     wait_until("second server deployed", || listening(p2));
-    let mut c = Client::connect(p2);
+    let mut c = CmfClient::connect(p2, DEADLINE);
     c.send(&echo(7));
     assert_eq!(c.recv().get_str(39), Some("0000"));
     drop(c);
@@ -241,7 +210,7 @@ fn hot_deploy_redeploy_undeploy_and_bad_edit() {
     wait_until("error logged", || {
         sw.stderr().contains("25_second.yml:7: key 'lisen'")
     });
-    let mut c = Client::connect(p3);
+    let mut c = CmfClient::connect(p3, DEADLINE);
     c.send(&echo(8));
     assert_eq!(c.recv().get_str(39), Some("0000"));
     drop(c);
@@ -265,7 +234,7 @@ fn sigterm_drains_in_flight_transactions() {
         "participants: [core.Delay]\nparticipant-config:\n  core.Delay: { prepare-delay: 300 }\n",
     );
     let mut sw = Switch::start(dir.path(), port);
-    let mut c = Client::connect(port);
+    let mut c = CmfClient::connect(port, DEADLINE);
     let n = 8;
     for i in 0..n {
         c.send(&echo(100 + i));
@@ -349,7 +318,7 @@ fn the_shipped_deploy_dir_runs_with_the_private_ledger_cluster() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    let mut c = Client::connect(port);
+    let mut c = CmfClient::connect(port, DEADLINE);
     c.send(&echo(42));
     let r = c.recv();
     assert_eq!((r.mti().as_str(), r.get_str(39)), ("2814", Some("0000")));

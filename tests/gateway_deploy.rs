@@ -3,17 +3,19 @@
 //! 127.0.0.1: an authorization answered by the host end to end, an echo answered locally, and a host
 //! slower than the QueryHost timeout declined with 9111.
 
-use std::io::{Read, Write};
+// Shared test helpers; each test binary uses part of them.
+#[allow(dead_code)]
+mod common;
+
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use switchyard::channel::{Framing, LengthPrefix};
 use switchyard::iso::{IsoMsg, Spec};
 use switchyard::sim::RequestFactory;
 
-const BIN: &str = env!("CARGO_BIN_EXE_switchyard");
+use common::{CmfClient, BIN};
 const DEADLINE: Duration = Duration::from_secs(20);
 
 fn example() -> PathBuf {
@@ -83,37 +85,6 @@ impl Drop for Gateway {
     }
 }
 
-struct Client {
-    tcp: TcpStream,
-    spec: std::sync::Arc<Spec>,
-    framing: Framing,
-}
-
-impl Client {
-    fn connect(port: u16) -> Client {
-        let tcp = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-        tcp.set_read_timeout(Some(DEADLINE)).expect("timeout");
-        Client {
-            tcp,
-            spec: Spec::builtin("cmf").expect("cmf"),
-            framing: Framing::new(LengthPrefix::Binary2),
-        }
-    }
-
-    fn call(&mut self, msg: &IsoMsg) -> IsoMsg {
-        let mut buf = Vec::new();
-        self.framing
-            .encode_msg(&self.spec, msg, false, &mut buf)
-            .expect("pack");
-        self.tcp.write_all(&buf).expect("send");
-        let mut len = [0u8; 2];
-        self.tcp.read_exact(&mut len).expect("length prefix");
-        let mut frame = vec![0u8; usize::from(u16::from_be_bytes(len))];
-        self.tcp.read_exact(&mut frame).expect("frame");
-        self.framing.decode_msg(&self.spec, &frame).expect("unpack")
-    }
-}
-
 fn request(mti: &str, stan: u64) -> IsoMsg {
     RequestFactory::new(
         Spec::builtin("cmf").expect("cmf"),
@@ -125,7 +96,7 @@ fn request(mti: &str, stan: u64) -> IsoMsg {
 }
 
 /// Send until the gateway's channel to the host is connected (a 1833 decline means "not yet").
-fn first_answer(c: &mut Client, stan: u64) -> IsoMsg {
+fn first_answer(c: &mut CmfClient, stan: u64) -> IsoMsg {
     let start = Instant::now();
     loop {
         let resp = c.call(&request("2100", stan));
@@ -157,7 +128,7 @@ fn the_example_deploy_checks() {
 #[test]
 fn gateway_forwards_to_the_host_and_answers() {
     let gw = Gateway::start(0, 5000);
-    let mut c = Client::connect(gw.port);
+    let mut c = CmfClient::connect(gw.port, DEADLINE);
     let resp = first_answer(&mut c, 1);
     assert_eq!(resp.mti().as_str(), "2110", "{}", gw.stderr());
     assert_eq!(resp.get_str(39), Some("0000"));
@@ -191,7 +162,7 @@ fn gateway_forwards_to_the_host_and_answers() {
 #[test]
 fn a_slow_host_is_declined_with_issuer_timeout() {
     let gw = Gateway::start(1500, 200);
-    let mut c = Client::connect(gw.port);
+    let mut c = CmfClient::connect(gw.port, DEADLINE);
     let resp = first_answer(&mut c, 1);
     assert_eq!(resp.mti().as_str(), "2110", "{}", gw.stderr());
     assert_eq!(resp.get_str(39), Some("9111"));
@@ -215,7 +186,7 @@ fn redeploying_the_mux_redeploys_the_txnmgr_that_looked_it_up() {
         std::fs::copy(&path, dir.path().join(name)).expect("copy");
     }
     let gw = Gateway::start_in(dir.path(), 0, 5000);
-    let mut c = Client::connect(gw.port);
+    let mut c = CmfClient::connect(gw.port, DEADLINE);
     assert_eq!(first_answer(&mut c, 1).get_str(39), Some("0000"));
     let deployed = |log: &str| log.matches("name=gateway").count();
     let before = deployed(&gw.stderr());
@@ -234,7 +205,7 @@ fn redeploying_the_mux_redeploys_the_txnmgr_that_looked_it_up() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    let mut c = Client::connect(gw.port);
+    let mut c = CmfClient::connect(gw.port, DEADLINE);
     let resp = first_answer(&mut c, 2);
     assert_eq!(resp.get_str(39), Some("0000"), "{}", gw.stderr());
     assert_eq!(resp.get_str(38), Some("000002"), "answered by the host");

@@ -2,41 +2,15 @@
 //! TCP: result lines, captures across cases, masked output, the last line, the exit status and JUnit.
 //! (The full suite against the default deploy runs in `.ci/test`.)
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+// Shared test helpers; each test binary uses part of them.
+#[allow(dead_code)]
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_switchyard");
+use std::process::Command;
+
+use common::{start_host, BIN};
+
 const PAN: &str = "6009330000000025";
-
-/// Kills the host when the test ends, pass or fail.
-struct Host(Child);
-
-impl Drop for Host {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_host() -> (Host, String) {
-    let mut child = Command::new(BIN)
-        .args(["sim", "host", "--listen", "127.0.0.1:0", "--threads", "1"])
-        .args(["--framing", "binary2", "--spec", "cmf"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn sim host");
-    let stdout = child.stdout.take().expect("stdout");
-    let host = Host(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("read");
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    (host, addr)
-}
 
 const CASES: &str = r#"
 vars: {pan: "6009330000000025"}
@@ -57,7 +31,7 @@ cases:
 
 #[test]
 fn runner_reports_ok_fail_captures_and_junit() {
-    let (_host, addr) = start_host();
+    let (_host, addr) = start_host(&["--framing", "binary2", "--spec", "cmf"]);
     let dir = tempfile::tempdir().expect("tempdir");
     let cases = dir.path().join("cases");
     std::fs::create_dir(&cases).expect("mkdir");

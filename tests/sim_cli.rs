@@ -1,40 +1,12 @@
 //! `switchyard sim host` + `sim clients` end to end through the real binary, summary parsed from `--json`.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+// Shared test helpers; each test binary uses part of them.
+#[allow(dead_code)]
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_switchyard");
+use std::process::Command;
 
-/// Kills the host when the test ends, pass or fail.
-struct Host(Child);
-
-impl Drop for Host {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Start `sim host` on a free port; returns the process and its address.
-fn start_host(args: &[&str]) -> (Host, String) {
-    let mut child = Command::new(BIN)
-        .args(["sim", "host", "--listen", "127.0.0.1:0", "--threads", "1"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn sim host");
-    let stdout = child.stdout.take().expect("stdout");
-    let host = Host(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("read");
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    (host, addr)
-}
+use common::{start_host, BIN};
 
 fn run_clients(addr: &str, args: &[&str]) -> serde_json::Value {
     let out = Command::new(BIN)

@@ -9,7 +9,6 @@ use switchyard::channel::{Framing, LengthPrefix};
 use switchyard::deploy::health::HealthBoard;
 use switchyard::deploy::{Container, Services};
 use switchyard::iso::{IsoMsg, Spec};
-use switchyard::ledger::AccountCode;
 use switchyard::txn::ParticipantRegistry;
 use switchyard_participants::{register, register_deployed, PanKey};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -116,17 +115,7 @@ impl Deployed {
 
     /// Balance of `account` over `layers` (e.g. "840,1840").
     pub async fn balance(&self, account: &str, layers: &str) -> Decimal {
-        let layers = switchyard::ledger::layer::parse_layers(layers).expect("layers");
-        switchyard::ledger::balance(
-            &self.db.pool,
-            "jcard",
-            &AccountCode::new(account).expect("code"),
-            &layers,
-            None,
-        )
-        .await
-        .expect("balance")
-        .value()
+        super::balance(&self.db.pool, account, layers).await
     }
 
     /// GL transactions posted so far.

@@ -222,17 +222,7 @@ impl Switch {
 
     /// Balance of `account` over `layers` (e.g. "840,1840").
     pub async fn balance(&self, account: &str, layers: &str) -> Decimal {
-        let layers = switchyard::ledger::layer::parse_layers(layers).expect("layers");
-        switchyard::ledger::balance(
-            &self.db.pool,
-            "jcard",
-            &AccountCode::new(account).expect("code"),
-            &layers,
-            None,
-        )
-        .await
-        .expect("balance")
-        .value()
+        balance(&self.db.pool, account, layers).await
     }
 
     /// `switchyard ledger check` must be clean.
@@ -288,4 +278,19 @@ pub fn de56(orig: &IsoMsg) -> String {
 /// DE 39 of a response.
 pub fn rc(r: &IsoMsg) -> &str {
     r.get_str(39).unwrap_or("")
+}
+
+/// Balance of `account` in the `jcard` journal over `layers` (e.g. "840,1840").
+pub async fn balance(pool: &sqlx::PgPool, account: &str, layers: &str) -> Decimal {
+    let layers = switchyard::ledger::layer::parse_layers(layers).expect("layers");
+    switchyard::ledger::balance(
+        pool,
+        "jcard",
+        &AccountCode::new(account).expect("code"),
+        &layers,
+        None,
+    )
+    .await
+    .expect("balance")
+    .value()
 }
