@@ -82,6 +82,7 @@ async fn jcard_deploy_over_tcp() {
         health: Arc::new(HealthBoard::default()),
         prometheus: None,
         logging: None,
+        spaces: Default::default(),
     };
     let c = Container::new(dir.path(), Arc::new(reg), services);
     c.deploy_all().await.expect("deploys");

@@ -83,11 +83,13 @@ async fn read_loop<R: AsyncRead + Unpin>(ctx: &SessionCtx, reader: R) {
             Ok(msg) => {
                 ctx.stats.requests.fetch_add(1, Ordering::Relaxed);
                 tracing::trace!(%peer, conn = ctx.conn.id, %msg, "request");
-                ctx.sink.dispatch(Request {
-                    msg,
-                    reply: reply.clone(),
-                    received: Instant::now(),
-                });
+                ctx.sink
+                    .dispatch(Request {
+                        msg,
+                        reply: reply.clone(),
+                        received: Instant::now(),
+                    })
+                    .await;
             }
             Err(e) => {
                 ctx.stats.bad_messages.fetch_add(1, Ordering::Relaxed);

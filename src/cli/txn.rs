@@ -189,7 +189,7 @@ async fn probe(
     for tag in 0..count {
         let mut ctx = Context::new();
         ctx.put_persistent(&TAG, tag);
-        mgr.queue(ctx);
+        mgr.queue(ctx).await?;
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     while finished.load(Ordering::SeqCst) < count {

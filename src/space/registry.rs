@@ -63,9 +63,25 @@ impl<V: Clone + Send + Sync + 'static> SpaceRegistry<V> {
         self.factories.write().insert(scheme, factory);
     }
 
+    /// Stop serving `scheme`; spaces already opened through it are forgotten too.
+    pub fn unregister_factory(&self, scheme: &Scheme) -> bool {
+        self.spaces.write().retain(|a, _| a.scheme != *scheme);
+        self.factories.write().remove(scheme).is_some()
+    }
+
+    /// True when `scheme` is served (`tspace:` always is).
+    pub fn serves(&self, scheme: &Scheme) -> bool {
+        *scheme == Scheme::TSpace || self.factories.read().contains_key(scheme)
+    }
+
     /// Make `space` answer to `addr` (replacing any previous one).
     pub fn bind(&self, addr: SpaceAddr, space: Arc<dyn Space<V>>) {
         self.spaces.write().insert(addr, space);
+    }
+
+    /// Forget the space at `addr`; true if one was bound or opened there.
+    pub fn unbind(&self, addr: &SpaceAddr) -> bool {
+        self.spaces.write().remove(addr).is_some()
     }
 
     /// The space at `addr` (a string such as `tspace:default` or just `default`).
@@ -106,11 +122,14 @@ mod tests {
         let reg = SpaceRegistry::<u8>::new();
         let a = reg.get("default").expect("bare name");
         let b = reg.get("tspace:default").expect("tspace name");
-        a.out("q", 1, None);
-        assert_eq!(b.in_("q", Duration::from_millis(1)).await, Some(1));
+        a.out("q", 1, None).await.expect("out");
+        assert_eq!(
+            b.in_("q", Duration::from_millis(1)).await.ok(),
+            Some(Some(1))
+        );
         let other = reg.get("tspace:other").expect("other");
-        other.out("q", 2, None);
-        assert_eq!(a.inp("q"), None);
+        other.out("q", 2, None).await.expect("out");
+        assert_eq!(a.inp("q").await.ok(), Some(None));
     }
 
     #[test]
@@ -123,19 +142,26 @@ mod tests {
         assert!(matches!(reg.get("nope:x"), Err(RegistryError::Addr(_))));
     }
 
-    #[test]
-    fn registered_factory_serves_its_scheme() {
+    #[tokio::test]
+    async fn registered_factory_serves_its_scheme() {
         struct Mem;
         impl SpaceFactory<u8> for Mem {
             fn open(&self, _name: &str) -> Result<Arc<dyn Space<u8>>, RegistryError> {
                 let s = TSpace::new();
-                Space::out(&s, "seed", 9, None);
+                s.out("seed", 9, None);
                 Ok(Arc::new(s))
             }
         }
         let reg = SpaceRegistry::<u8>::new();
+        assert!(!reg.serves(&Scheme::Pg));
         reg.register_factory(Scheme::Pg, Arc::new(Mem));
+        assert!(reg.serves(&Scheme::Pg));
         let s = reg.get("pg:queues").expect("served");
-        assert_eq!(s.inp("seed"), Some(9));
+        assert_eq!(s.inp("seed").await.ok(), Some(Some(9)));
+        assert!(reg.unregister_factory(&Scheme::Pg));
+        assert!(matches!(
+            reg.get("pg:queues"),
+            Err(RegistryError::NoProvider(_))
+        ));
     }
 }

@@ -8,7 +8,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::Deserialize;
 
-use super::space::SpaceHandle;
 use super::StartCx;
 use crate::deploy::component::{Component, KindError};
 use crate::deploy::descriptor::Ref;
@@ -110,7 +109,11 @@ impl TxnmgrSpec {
     /// The space. What participants look up (a mux, the ledger) is recorded when they are built, and
     /// the container redeploys this manager when one of those is redeployed.
     pub fn refs(&self) -> Vec<Ref> {
-        vec![Ref::new("space", &self.space, "space")]
+        vec![Ref::new(
+            "space",
+            &super::space::ref_name(&self.space),
+            "space",
+        )]
     }
 
     fn config(&self) -> Result<TxnConfig, KindError> {
@@ -237,6 +240,7 @@ impl TxnmgrSpec {
         registry: &ParticipantRegistry,
         known: &dyn Fn(&str, &str) -> bool,
     ) -> Result<(), KindError> {
+        super::space::check_context_space(&self.space, "space")?;
         self.config()?;
         self.chain(registry, &crate::txn::registry::NoResources, known)
             .map(|_| ())
@@ -245,9 +249,9 @@ impl TxnmgrSpec {
     /// Start the manager.
     pub async fn start(&self, cx: &StartCx<'_>) -> Result<Arc<dyn Component>, KindError> {
         let cfg = self.config()?;
-        let space = cx.lookup::<SpaceHandle>("space", &self.space, "space")?;
+        let space = super::space::lookup_space(cx, &self.space, "space")?.contexts("space")?;
         let chain = self.chain(cx.registry, cx.resources, &|_, _| false)?;
-        let mut b = TransactionManager::builder(cfg, space.0.clone(), chain);
+        let mut b = TransactionManager::builder(cfg, space.clone(), chain);
         if let Some(addr) = &self.persistent_space {
             let store = crate::txn::open_recovery_store(addr)
                 .map_err(|e| KindError::new("persistent-space", e))?;
@@ -256,7 +260,7 @@ impl TxnmgrSpec {
         let mgr = b.start().await.map_err(|e| KindError::new("sessions", e))?;
         Ok(Arc::new(TxnmgrComponent {
             mgr,
-            space: space.0.clone(),
+            space: space.clone(),
             queue: self.queue.clone(),
             stop_timeout: Duration::from_millis(self.stop_timeout),
         }))
@@ -274,7 +278,16 @@ pub struct TxnmgrComponent {
 #[async_trait]
 impl Component for TxnmgrComponent {
     fn pending(&self) -> usize {
-        self.mgr.in_flight() + self.space.size(&self.queue)
+        // Contexts only ever live in a TSpace (pg is refused at deploy), whose size is ready at once.
+        let queued = match self.space.size(&self.queue).now() {
+            Ok(Ok(n)) => n,
+            Ok(Err(e)) => {
+                e.report("txnmgr", "size of the queue");
+                0
+            }
+            Err(_) => 0,
+        };
+        self.mgr.in_flight() + queued
     }
 
     async fn stop(&self, timeout: Duration) {
