@@ -288,12 +288,23 @@ impl<V: Serialize + DeserializeOwned + Send + Sync + 'static> PgSpace<V> {
         match taken {
             Some(Json(v)) => {
                 // Decode before committing: a value of the wrong shape stays stored, never lost.
-                let v = self.decode(key, v)?;
-                tx.commit().await.map_err(self.db("committing a take"))?;
-                Ok(Some(v))
+                match self.decode(key, v) {
+                    Ok(v) => {
+                        tx.commit().await.map_err(self.db("committing a take"))?;
+                        Ok(Some(v))
+                    }
+                    Err(e) => {
+                        tx.rollback()
+                            .await
+                            .map_err(self.db("rolling back an unreadable take"))?;
+                        Err(e)
+                    }
+                }
             }
             None => {
-                drop(tx);
+                tx.rollback()
+                    .await
+                    .map_err(self.db("ending an empty take"))?;
                 self.purge_expired(key).await?;
                 Ok(None)
             }
