@@ -206,9 +206,13 @@ async fn deployed_pg_space_takes_a_muxs_unhandled_messages() {
         let (mut s, _) = host.accept().await.unwrap();
         let mut frame = format!("{:04}", packed.len()).into_bytes();
         frame.extend_from_slice(&packed);
-        s.write_all(&frame).await.unwrap();
-        // keep the connection open until the test ends
-        tokio::time::sleep(LONG).await;
+        // again and again: the channel may connect before the mux (next file) subscribes to it
+        loop {
+            if s.write_all(&frame).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     });
 
     let dir = tempfile::tempdir().unwrap();
@@ -308,5 +312,49 @@ async fn contexts_on_a_pg_space_are_a_deploy_time_error() {
         errors[0].to_string().contains("reply handle"),
         "{}",
         errors[0]
+    );
+}
+
+#[tokio::test]
+async fn txnmgr_recovery_store_in_the_ledger_database() {
+    let db = TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "10_ledger.yml",
+        &format!("kind: ledger\nname: ledger\nurl: \"{}\"\n", url(&db)),
+    );
+    write(d, "20_space.yml", "kind: space\nname: default\n");
+    write(
+        d,
+        "30_txnmgr.yml",
+        "kind: txnmgr\nname: txnmgr\npersistent-space: pg:node1-txnmgr\npersistent-ledger: ledger\n",
+    );
+    let c = Container::new(
+        d,
+        Arc::new(ParticipantRegistry::with_builtins()),
+        services(),
+    );
+    c.deploy_all().await.expect("deploys");
+    c.shutdown(Duration::from_secs(5)).await;
+    let rows: Vec<String> =
+        sqlx::query_scalar("SELECT record::text FROM txn_recovery WHERE store = 'node1-txnmgr'")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    assert!(rows.len() == 1 && rows[0].contains("highwater"), "{rows:?}");
+    // pg: without a database is refused before anything starts
+    write(
+        d,
+        "30_txnmgr.yml",
+        "kind: txnmgr\nname: txnmgr\npersistent-space: pg:node1-txnmgr\n",
+    );
+    let errors = switchyard::deploy::check_dir(d, &ParticipantRegistry::with_builtins());
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.to_string().contains("persistent-ledger")),
+        "{errors:?}"
     );
 }

@@ -60,9 +60,12 @@ pub struct TxnmgrSpec {
     /// Profile every transaction at debug level.
     #[serde(default)]
     pub debug: bool,
-    /// Recovery store (`file:PATH`).
+    /// Recovery store (`file:PATH`, or `pg:NAME` in the database of `persistent-ledger`).
     #[serde(default)]
     pub persistent_space: Option<String>,
+    /// The ledger component whose database holds a `pg:` recovery store.
+    #[serde(default)]
+    pub persistent_ledger: Option<String>,
     /// How long a stop (undeploy, redeploy, shutdown) waits for in-flight transactions (ms).
     #[serde(default = "default_stop_timeout")]
     pub stop_timeout: u64,
@@ -109,11 +112,48 @@ impl TxnmgrSpec {
     /// The space. What participants look up (a mux, the ledger) is recorded when they are built, and
     /// the container redeploys this manager when one of those is redeployed.
     pub fn refs(&self) -> Vec<Ref> {
-        vec![Ref::new(
+        let mut refs = vec![Ref::new(
             "space",
             &super::space::ref_name(&self.space),
             "space",
-        )]
+        )];
+        if let Some(l) = &self.persistent_ledger {
+            refs.push(Ref::new("ledger", l, "persistent-ledger"));
+        }
+        refs
+    }
+
+    /// `persistent-space: pg:NAME` needs `persistent-ledger`, which only serves a `pg:` store.
+    fn check_persistence(&self) -> Result<(), KindError> {
+        let pg =
+            match &self.persistent_space {
+                Some(addr) => {
+                    let a = crate::space::SpaceAddr::parse(addr)
+                        .map_err(|e| KindError::new("persistent-space", e))?;
+                    match a.scheme {
+                        crate::space::Scheme::File => false,
+                        crate::space::Scheme::Pg => true,
+                        crate::space::Scheme::TSpace => return Err(KindError::new(
+                            "persistent-space",
+                            format!(
+                                "'{addr}': a tspace is not durable (expected file:PATH or pg:NAME)"
+                            ),
+                        )),
+                    }
+                }
+                None => false,
+            };
+        match (pg, &self.persistent_ledger) {
+            (true, None) => Err(KindError::new(
+                "persistent-ledger",
+                "a pg: persistent-space needs `persistent-ledger: <ledger component>`",
+            )),
+            (false, Some(_)) => Err(KindError::new(
+                "persistent-ledger",
+                "only used with `persistent-space: pg:NAME`",
+            )),
+            _ => Ok(()),
+        }
     }
 
     fn config(&self) -> Result<TxnConfig, KindError> {
@@ -241,6 +281,7 @@ impl TxnmgrSpec {
         known: &dyn Fn(&str, &str) -> bool,
     ) -> Result<(), KindError> {
         super::space::check_context_space(&self.space, "space")?;
+        self.check_persistence()?;
         self.config()?;
         self.chain(registry, &crate::txn::registry::NoResources, known)
             .map(|_| ())
@@ -253,7 +294,11 @@ impl TxnmgrSpec {
         let chain = self.chain(cx.registry, cx.resources, &|_, _| false)?;
         let mut b = TransactionManager::builder(cfg, space.clone(), chain);
         if let Some(addr) = &self.persistent_space {
-            let store = crate::txn::open_recovery_store(addr)
+            let pool = match &self.persistent_ledger {
+                Some(l) => Some(cx.lookup::<sqlx::PgPool>("ledger", l, "persistent-ledger")?),
+                None => None,
+            };
+            let store = crate::txn::open_recovery_store_on(addr, pool.as_deref())
                 .map_err(|e| KindError::new("persistent-space", e))?;
             b = b.recovery(store);
         }
