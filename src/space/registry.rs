@@ -41,6 +41,8 @@ pub enum RegistryError {
 pub struct SpaceRegistry<V> {
     spaces: RwLock<HashMap<SpaceAddr, Arc<dyn Space<V>>>>,
     factories: RwLock<HashMap<Scheme, Arc<dyn SpaceFactory<V>>>>,
+    /// Addresses opened through a factory (not bound explicitly).
+    opened: RwLock<std::collections::HashSet<SpaceAddr>>,
 }
 
 impl<V: Clone + Send + Sync + 'static> Default for SpaceRegistry<V> {
@@ -55,6 +57,7 @@ impl<V: Clone + Send + Sync + 'static> SpaceRegistry<V> {
         SpaceRegistry {
             spaces: RwLock::new(HashMap::new()),
             factories: RwLock::new(HashMap::new()),
+            opened: RwLock::new(std::collections::HashSet::new()),
         }
     }
 
@@ -63,10 +66,25 @@ impl<V: Clone + Send + Sync + 'static> SpaceRegistry<V> {
         self.factories.write().insert(scheme, factory);
     }
 
-    /// Stop serving `scheme`; spaces already opened through it are forgotten too.
-    pub fn unregister_factory(&self, scheme: &Scheme) -> bool {
-        self.spaces.write().retain(|a, _| a.scheme != *scheme);
-        self.factories.write().remove(scheme).is_some()
+    /// Stop serving `scheme` with `factory` (if another factory replaced it meanwhile, that one stays);
+    /// spaces it opened that nobody bound explicitly are forgotten.
+    pub fn unregister_factory(&self, scheme: &Scheme, factory: &Arc<dyn SpaceFactory<V>>) -> bool {
+        let mut factories = self.factories.write();
+        match factories.get(scheme) {
+            Some(f) if Arc::ptr_eq(f, factory) => {
+                factories.remove(scheme);
+                self.opened.write().retain(|a| {
+                    if a.scheme == *scheme {
+                        self.spaces.write().remove(a);
+                        false
+                    } else {
+                        true
+                    }
+                });
+                true
+            }
+            _ => false,
+        }
     }
 
     /// True when `scheme` is served (`tspace:` always is).
@@ -99,7 +117,11 @@ impl<V: Clone + Send + Sync + 'static> SpaceRegistry<V> {
             _ => {
                 let factory = self.factories.read().get(&addr.scheme).cloned();
                 match factory {
-                    Some(f) => f.open(&addr.name)?,
+                    Some(f) => {
+                        let s = f.open(&addr.name)?;
+                        self.opened.write().insert(addr.clone());
+                        s
+                    }
                     None => return Err(RegistryError::NoProvider(addr.clone())),
                 }
             }
@@ -154,11 +176,17 @@ mod tests {
         }
         let reg = SpaceRegistry::<u8>::new();
         assert!(!reg.serves(&Scheme::Pg));
-        reg.register_factory(Scheme::Pg, Arc::new(Mem));
+        let mem: Arc<dyn SpaceFactory<u8>> = Arc::new(Mem);
+        reg.register_factory(Scheme::Pg, mem.clone());
         assert!(reg.serves(&Scheme::Pg));
         let s = reg.get("pg:queues").expect("served");
         assert_eq!(s.inp("seed").await.ok(), Some(Some(9)));
-        assert!(reg.unregister_factory(&Scheme::Pg));
+        assert!(!reg.unregister_factory(&Scheme::Pg, &(Arc::new(Mem) as Arc<dyn SpaceFactory<u8>>)));
+        assert!(
+            reg.get("pg:queues").is_ok(),
+            "only the registered factory can be removed"
+        );
+        assert!(reg.unregister_factory(&Scheme::Pg, &mem));
         assert!(matches!(
             reg.get("pg:queues"),
             Err(RegistryError::NoProvider(_))

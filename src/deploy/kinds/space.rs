@@ -254,7 +254,8 @@ impl SpaceSpec {
             scheme: Scheme::Pg,
             name: self.name.clone(),
         };
-        registry.register_factory(Scheme::Pg, Arc::new(factory));
+        let factory: Arc<dyn SpaceFactory<IsoMsg>> = Arc::new(factory);
+        registry.register_factory(Scheme::Pg, factory.clone());
         registry.bind(addr.clone(), messages.clone());
         tracing::info!(space = %addr, "pg space deployed");
         Ok(Arc::new(SpaceComponent {
@@ -266,6 +267,7 @@ impl SpaceSpec {
             }),
             pg: Some(PgPart {
                 registry,
+                factory,
                 addr,
                 pool: own_pool.then_some(pool),
             }),
@@ -276,6 +278,7 @@ impl SpaceSpec {
 /// What a pg space undoes on stop.
 struct PgPart {
     registry: Arc<SpaceRegistry<IsoMsg>>,
+    factory: Arc<dyn SpaceFactory<IsoMsg>>,
     addr: SpaceAddr,
     /// The pool, when this component made it (`url`); a ledger's pool is the ledger's to close.
     pool: Option<PgPool>,
@@ -296,7 +299,7 @@ impl Component for SpaceComponent {
     async fn stop(&self, timeout: Duration) {
         if let Some(pg) = &self.pg {
             pg.registry.unbind(&pg.addr);
-            pg.registry.unregister_factory(&Scheme::Pg);
+            pg.registry.unregister_factory(&Scheme::Pg, &pg.factory);
             if let Some(pool) = &pg.pool {
                 let _ = tokio::time::timeout(timeout, pool.close()).await;
             }

@@ -125,24 +125,25 @@ impl TxnmgrSpec {
 
     /// `persistent-space: pg:NAME` needs `persistent-ledger`, which only serves a `pg:` store.
     fn check_persistence(&self) -> Result<(), KindError> {
-        let pg =
-            match &self.persistent_space {
-                Some(addr) => {
-                    let a = crate::space::SpaceAddr::parse(addr)
-                        .map_err(|e| KindError::new("persistent-space", e))?;
-                    match a.scheme {
-                        crate::space::Scheme::File => false,
-                        crate::space::Scheme::Pg => true,
-                        crate::space::Scheme::TSpace => return Err(KindError::new(
+        let pg = match &self.persistent_space {
+            Some(addr) => {
+                let a = crate::space::SpaceAddr::parse(addr)
+                    .map_err(|e| KindError::new("persistent-space", e))?;
+                match a.scheme {
+                    crate::space::Scheme::File => false,
+                    crate::space::Scheme::Pg => true,
+                    crate::space::Scheme::TSpace => {
+                        return Err(KindError::new(
                             "persistent-space",
                             format!(
                                 "'{addr}': a tspace is not durable (expected file:PATH or pg:NAME)"
                             ),
-                        )),
+                        ))
                     }
                 }
-                None => false,
-            };
+            }
+            None => false,
+        };
         match (pg, &self.persistent_ledger) {
             (true, None) => Err(KindError::new(
                 "persistent-ledger",
