@@ -1,5 +1,5 @@
-//! Rebuild when a migration is added or changed: `sqlx::migrate!` embeds `migrations/` at compile
-//! time, and cargo does not otherwise notice a new file there.
+//! Build script: rebuild when a migration is added or changed, so `sqlx::migrate!` (which embeds
+//! `migrations/` at compile time) never ships a stale set — sqlx's documented recipe.
 
 fn main() {
     println!("cargo:rerun-if-changed=migrations");

@@ -1,4 +1,5 @@
-//! Space throughput: out+in pairs per second with one producer task and one consumer task.
+//! Space throughput: out+in pairs per second with one producer task and one consumer task: inherent
+//! `TSpace` methods, the consumer through `dyn Space` (what the txnmgr does), and both through it.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,7 +10,14 @@ use switchyard::space::{Space, TSpace};
 const WAIT: Duration = Duration::from_secs(5);
 
 /// Run `pairs` out/in pairs with the producer and consumer on separate tasks; returns elapsed time.
-fn pairs(rt: &tokio::runtime::Runtime, pairs: u64, dynamic: bool) -> Duration {
+#[derive(Clone, Copy)]
+enum Via {
+    Inherent,
+    DynIn,
+    DynBoth,
+}
+
+fn pairs(rt: &tokio::runtime::Runtime, pairs: u64, via: Via) -> Duration {
     rt.block_on(async move {
         let sp = Arc::new(TSpace::<u64>::new());
         let start = Instant::now();
@@ -18,11 +26,12 @@ fn pairs(rt: &tokio::runtime::Runtime, pairs: u64, dynamic: bool) -> Duration {
             async move {
                 let mut sum = 0u64;
                 for _ in 0..pairs {
-                    let v = if dynamic {
-                        let dyn_sp: &dyn Space<u64> = &*sp;
-                        dyn_sp.in_("bench", WAIT).await
-                    } else {
-                        sp.in_("bench", WAIT).await
+                    let v = match via {
+                        Via::Inherent => sp.in_("bench", WAIT).await,
+                        Via::DynIn | Via::DynBoth => {
+                            let dyn_sp: &dyn Space<u64> = &*sp;
+                            dyn_sp.in_("bench", WAIT).await.ok().flatten()
+                        }
                     };
                     sum = sum.wrapping_add(v.unwrap_or(0));
                 }
@@ -33,7 +42,13 @@ fn pairs(rt: &tokio::runtime::Runtime, pairs: u64, dynamic: bool) -> Duration {
             let sp = Arc::clone(&sp);
             async move {
                 for i in 0..pairs {
-                    sp.out("bench", i, None);
+                    match via {
+                        Via::Inherent | Via::DynIn => sp.out("bench", i, None),
+                        Via::DynBoth => {
+                            let dyn_sp: &dyn Space<u64> = &*sp;
+                            let _ = dyn_sp.out("bench", i, None).await;
+                        }
+                    }
                 }
             }
         });
@@ -58,10 +73,13 @@ fn bench_space(c: &mut Criterion) {
     let mut g = c.benchmark_group("space");
     g.throughput(Throughput::Elements(1));
     g.bench_function("out_in_pair", |b| {
-        b.iter_custom(|iters| pairs(&rt, iters, false))
+        b.iter_custom(|iters| pairs(&rt, iters, Via::Inherent))
     });
     g.bench_function("out_in_pair_dyn", |b| {
-        b.iter_custom(|iters| pairs(&rt, iters, true))
+        b.iter_custom(|iters| pairs(&rt, iters, Via::DynIn))
+    });
+    g.bench_function("out_in_pair_dyn_both", |b| {
+        b.iter_custom(|iters| pairs(&rt, iters, Via::DynBoth))
     });
     g.finish();
 }

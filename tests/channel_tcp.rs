@@ -14,7 +14,7 @@ use switchyard::channel::{
 use switchyard::iso::{IsoMsg, Spec};
 use switchyard::mux::{Mux, MuxConfig};
 use switchyard::sim::SimHost;
-use switchyard::space::{Space, TSpace};
+use switchyard::space::TSpace;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

@@ -2,6 +2,7 @@
 //! server restart in the middle of a run (clear errors, then recovery without restarting the process).
 
 use std::process::Command;
+use std::sync::Arc;
 use std::time::Duration;
 
 use switchyard::ledger::chart::{import_chart, Chart};
@@ -10,7 +11,8 @@ use switchyard::ledger::{
     balance, connect, create_database, migrate, post, AccountCode, GroupCommit, GroupCommitConfig,
     Layer, NewTransaction,
 };
-use switchyard::space::pg::PgSpace;
+use switchyard::space::pg::{PgSpace, PgSpaceFactory};
+use switchyard::space::{Scheme, SpaceRegistry};
 
 const CHART: &str = r#"
 journals:
@@ -161,6 +163,14 @@ async fn restart_mid_run_gives_clear_errors_then_recovers() {
     post(&pool, &deposit(1)).await.unwrap();
     gc.post(deposit(2)).await.unwrap();
     space.out("k", &1, None).await.unwrap();
+    // the same through the registry and the `Space` trait, as deployed components use it
+    let reg = SpaceRegistry::<u32>::new();
+    reg.register_factory(
+        Scheme::Pg,
+        Arc::new(PgSpaceFactory::new(pool.clone(), Duration::from_secs(1))),
+    );
+    let dyn_space = reg.get("pg:restart-dyn").unwrap();
+    dyn_space.out("k", 7, None).await.unwrap();
 
     let cluster = tokio::task::spawn_blocking(move || {
         cluster.stop().unwrap();
@@ -177,6 +187,19 @@ async fn restart_mid_run_gives_clear_errors_then_recovers() {
     assert!(err.is_connection(), "{err:?}");
     let err = space.inp("k").await.unwrap_err().to_string();
     assert!(err.contains("pg space \"restart\""), "{err}");
+    let err = dyn_space
+        .in_("k", Duration::from_secs(1))
+        .await
+        .unwrap_err();
+    assert!(err.is_connection(), "{err:?}");
+    assert!(
+        err.to_string().contains("pg space \"restart-dyn\""),
+        "{err}"
+    );
+    assert!(
+        dyn_space.out("k", 8, None).await.is_err(),
+        "a failed write says so"
+    );
 
     let mut cluster = tokio::task::spawn_blocking(move || {
         cluster.start().unwrap();
@@ -190,6 +213,15 @@ async fn restart_mid_run_gives_clear_errors_then_recovers() {
     assert_eq!(
         space.in_("k", Duration::from_secs(10)).await.unwrap(),
         Some(1)
+    );
+    assert_eq!(
+        dyn_space.in_("k", Duration::from_secs(10)).await.unwrap(),
+        Some(7)
+    );
+    assert_eq!(
+        dyn_space.inp("k").await.unwrap(),
+        None,
+        "the failed write stored nothing"
     );
     let b = balance(
         &pool,

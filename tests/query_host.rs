@@ -170,7 +170,7 @@ async fn host_response_lands_in_the_context_through_a_mux_and_a_pool() {
             2,
         )
         .await;
-        mgr.queue(request(stan));
+        mgr.queue(request(stan)).await.expect("queue");
         let (outcome, ctx) = next(&mut done).await;
         assert_eq!(
             outcome,
@@ -222,8 +222,8 @@ async fn timeout_aborts_and_the_late_answer_reaches_nobody_else() {
     )
     .await;
     let started = Instant::now();
-    short.queue(request(7));
-    long.queue(request(8));
+    short.queue(request(7)).await.expect("queue");
+    long.queue(request(8)).await.expect("queue");
     let (outcome, ctx) = next(&mut short_done).await;
     assert_eq!(outcome, Outcome::Aborted);
     assert_eq!(ctx.get(&RESULT_CODE), Some(&ResultCode::ISSUER_TIMEOUT));
@@ -275,7 +275,7 @@ async fn an_unconnected_mux_aborts_with_host_unreachable() {
     let deployed = Deployed(vec![("mux", "upstream", Arc::new(mux.clone()))]);
     let c = check();
     let (mgr, mut done) = manager(&deployed, "{ mux: upstream }", Some(c.clone()), 1).await;
-    mgr.queue(request(1));
+    mgr.queue(request(1)).await.expect("queue");
     let (outcome, ctx) = next(&mut done).await;
     assert_eq!(outcome, Outcome::Aborted);
     assert_eq!(ctx.get(&RESULT_CODE), Some(&ResultCode::HOST_UNREACHABLE));
@@ -294,7 +294,7 @@ async fn an_unconnected_mux_aborts_with_host_unreachable() {
         1,
     )
     .await;
-    mgr.queue(request(2));
+    mgr.queue(request(2)).await.expect("queue");
     let (outcome, ctx) = next(&mut done).await;
     assert_eq!(outcome, Outcome::Committed);
     assert!(!ctx.has(&RESPONSE) && !ctx.has(&RESULT_CODE));
@@ -319,7 +319,7 @@ async fn two_hundred_paused_transactions_on_two_sessions_all_complete() {
     .await;
     let started = Instant::now();
     for stan in 1..=N {
-        mgr.queue(request(stan));
+        mgr.queue(request(stan)).await.expect("queue");
     }
     let mut most_pending = 0;
     let mut committed = 0;

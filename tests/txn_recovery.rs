@@ -1,5 +1,10 @@
 //! Crash recovery for real: run the recovery probe, SIGKILL it mid-run, restart it, and check that every
-//! transaction that started was finished exactly once (all participants agree) and no id was reused.
+//! transaction that started was finished exactly once (all participants agree) and no id was reused —
+//! with the `file:` store, and with the `pg:` store in a real PostgreSQL (the shared test harness).
+
+#[allow(dead_code)]
+#[path = "pg/harness.rs"]
+mod harness;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -36,10 +41,18 @@ fn events(path: &Path) -> Vec<Event> {
         .collect()
 }
 
-fn probe(store: &Path, log: &Path, count: u64, run: u32) -> Command {
+fn probe(store: &Store, log: &Path, count: u64, run: u32) -> Command {
     let mut c = Command::new(BIN);
-    c.args(["txn", "recovery-probe", "--store"])
-        .arg(format!("file:{}", store.display()))
+    c.args(["txn", "recovery-probe", "--store"]);
+    match store {
+        Store::File(path) => {
+            c.arg(format!("file:{}", path.display()));
+        }
+        Store::Pg { name, url } => {
+            c.arg(format!("pg:{name}")).arg("--database-url").arg(url);
+        }
+    }
+    c.env_remove("DATABASE_URL")
         .arg("--count-file")
         .arg(log)
         .args([
@@ -55,13 +68,53 @@ fn probe(store: &Path, log: &Path, count: u64, run: u32) -> Command {
     c
 }
 
+enum Store {
+    File(std::path::PathBuf),
+    Pg { name: String, url: String },
+}
+
 #[test]
 fn sigkill_mid_run_then_restart_finishes_everything_exactly_once() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = dir.path().join("txn.log");
-    let log = dir.path().join("events.log");
+    let store = Store::File(dir.path().join("txn.log"));
+    crash_and_restart(&store, &dir.path().join("events.log"));
+}
 
-    let mut child = probe(&store, &log, 5_000, 1).spawn().expect("probe starts");
+#[test]
+fn the_same_with_the_recovery_store_in_postgresql() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let db = rt.block_on(harness::TestDb::new());
+    let o = &db.options;
+    let host = o
+        .get_socket()
+        .map_or_else(|| o.get_host().to_owned(), |p| p.display().to_string());
+    let url = format!(
+        "postgres://{}@localhost:{}/{}?host={host}",
+        o.get_username(),
+        o.get_port(),
+        o.get_database().expect("database")
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::Pg {
+        name: "probe-node1".into(),
+        url,
+    };
+    crash_and_restart(&store, &dir.path().join("events.log"));
+    // a clean stop compacted the log to the id high-water mark
+    let rows: Vec<String> = rt.block_on(async {
+        sqlx::query_scalar("SELECT record::text FROM txn_recovery WHERE store = 'probe-node1'")
+            .fetch_all(&db.pool)
+            .await
+            .expect("read store")
+    });
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(rows[0].contains("highwater"), "{rows:?}");
+}
+
+fn crash_and_restart(store: &Store, log: &Path) {
+    let log = log.to_path_buf();
+
+    let mut child = probe(store, &log, 5_000, 1).spawn().expect("probe starts");
     let deadline = Instant::now() + Duration::from_secs(60);
     while events(&log).len() < 300 {
         assert!(Instant::now() < deadline, "probe made no progress");
@@ -74,7 +127,7 @@ fn sigkill_mid_run_then_restart_finishes_everything_exactly_once() {
     child.kill().expect("SIGKILL"); // std's kill sends SIGKILL on Unix
     let _ = child.wait();
 
-    let status = probe(&store, &log, 50, 2).status().expect("restart runs");
+    let status = probe(store, &log, 50, 2).status().expect("restart runs");
     assert!(status.success(), "restarted probe exits cleanly");
 
     let all = events(&log);

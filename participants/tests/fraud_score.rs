@@ -16,6 +16,7 @@ fn services() -> Services {
         health: Arc::new(HealthBoard::default()),
         prometheus: None,
         logging: None,
+        spaces: Default::default(),
     }
 }
 

@@ -66,16 +66,23 @@ pub enum RequestSink {
 }
 
 impl RequestSink {
-    pub(crate) fn dispatch(&self, req: Request) {
-        match self {
-            RequestSink::Space { space, queue } => space.out(queue, req, None),
+    /// Hand `req` on. A space that fails drops the request: logged and counted in `space_errors_total`.
+    pub(crate) async fn dispatch(&self, req: Request) {
+        let r = match self {
+            RequestSink::Space { space, queue } => space.out(queue, req, None).await,
             RequestSink::Txn { space, queue } => {
                 let mut ctx = Context::new();
                 ctx.put(&REQUEST, req.msg);
                 ctx.put(&REPLY, Arc::new(req.reply) as Arc<dyn ReplySink>);
-                space.out(queue, ctx, None);
+                space.out(queue, ctx, None).await
             }
-            RequestSink::Listener(l) => l.on_request(req),
+            RequestSink::Listener(l) => {
+                l.on_request(req);
+                Ok(())
+            }
+        };
+        if let Err(e) = r {
+            e.report("server", "queue a request (dropped)");
         }
     }
 }

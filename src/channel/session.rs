@@ -144,7 +144,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                     if idle.is_some() {
                         last_read = tokio::time::Instant::now();
                     }
-                    if !self.dispatch_frames() {
+                    if !self.dispatch_frames().await {
                         return End::Reading;
                     }
                 }
@@ -156,7 +156,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     }
 
     /// Unpack and dispatch every complete frame in the read buffer; false when the connection must close.
-    fn dispatch_frames(&mut self) -> bool {
+    async fn dispatch_frames(&mut self) -> bool {
         let ctx = &self.ctx;
         let peer = ctx.conn.peer;
         // One clock read per read: frames that arrived together were received together.
@@ -178,11 +178,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 Ok(msg) => {
                     requests += 1;
                     tracing::trace!(%peer, conn = ctx.conn.id, %msg, "request");
-                    ctx.sink.dispatch(Request {
-                        msg,
-                        reply: self.reply.clone(),
-                        received,
-                    });
+                    ctx.sink
+                        .dispatch(Request {
+                            msg,
+                            reply: self.reply.clone(),
+                            received,
+                        })
+                        .await;
                 }
                 Err(e) => {
                     ctx.stats.bad_messages.fetch_add(1, Ordering::Relaxed);

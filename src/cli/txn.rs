@@ -16,7 +16,7 @@ use parking_lot::Mutex;
 
 use crate::space::TSpace;
 use crate::txn::{
-    open_recovery_store, Action, Chain, Context, Key, Outcome, Participant, TransactionManager,
+    open_recovery_store_on, Action, Chain, Context, Key, Outcome, Participant, TransactionManager,
     TxnConfig,
 };
 
@@ -26,9 +26,12 @@ pub enum TxnCommand {
     /// Run a manager with recording participants against a recovery store (used by the crash test).
     #[command(hide = true)]
     RecoveryProbe {
-        /// Recovery store address, e.g. `file:/tmp/txn.log` (a bare path means `file:`).
+        /// Recovery store address, e.g. `file:/tmp/txn.log` (a bare path means `file:`) or `pg:NAME`.
         #[arg(long)]
         store: String,
+        /// Database of a `pg:` store (migrated on start).
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: Option<String>,
         /// Event log the participants append to (`P|C|A id name run recovered`).
         #[arg(long)]
         count_file: PathBuf,
@@ -49,6 +52,7 @@ pub fn run(cmd: TxnCommand) -> anyhow::Result<()> {
     match cmd {
         TxnCommand::RecoveryProbe {
             store,
+            database_url,
             count_file,
             count,
             run,
@@ -60,6 +64,7 @@ pub fn run(cmd: TxnCommand) -> anyhow::Result<()> {
                 .build()?;
             rt.block_on(probe(
                 &store,
+                database_url.as_deref(),
                 &count_file,
                 count,
                 run,
@@ -144,6 +149,7 @@ impl Participant for Recorder {
 
 async fn probe(
     store: &str,
+    database_url: Option<&str>,
     count_file: &Path,
     count: u64,
     run: u32,
@@ -154,7 +160,17 @@ async fn probe(
     } else {
         format!("file:{store}")
     };
-    let store = open_recovery_store(&addr).with_context(|| format!("opening {addr}"))?;
+    let pool = match (addr.starts_with("pg:"), database_url) {
+        (true, Some(url)) => {
+            let pool = crate::ledger::connect(url.parse().context("--database-url")?, 4).await?;
+            crate::ledger::migrate(&pool).await?;
+            Some(pool)
+        }
+        (true, None) => anyhow::bail!("{addr}: a pg: store needs --database-url (or DATABASE_URL)"),
+        (false, _) => None,
+    };
+    let store =
+        open_recovery_store_on(&addr, pool.as_ref()).with_context(|| format!("opening {addr}"))?;
     let log = Arc::new(EventLog::open(count_file, run)?);
     let parts: Vec<(String, Arc<dyn Participant>)> = ["a", "b"]
         .into_iter()
@@ -189,7 +205,7 @@ async fn probe(
     for tag in 0..count {
         let mut ctx = Context::new();
         ctx.put_persistent(&TAG, tag);
-        mgr.queue(ctx);
+        mgr.queue(ctx).await?;
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     while finished.load(Ordering::SeqCst) < count {

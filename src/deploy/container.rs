@@ -213,7 +213,7 @@ impl Container {
         };
         let r = match &desc.kind {
             Kind::Logger(s) => s.start(&cx),
-            Kind::Space(s) => s.start(),
+            Kind::Space(s) => s.start(&cx).await,
             Kind::Server(s) => s.start(&cx).await,
             Kind::Channel(s) => s.start(),
             Kind::Mux(s) => s.start(&cx),

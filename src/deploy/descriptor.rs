@@ -93,11 +93,8 @@ impl Kind {
             Kind::MuxPool(s) => s.refs(),
             Kind::Txnmgr(s) => s.refs(),
             Kind::Http(s) => s.refs(),
-            Kind::Logger(_)
-            | Kind::Space(_)
-            | Kind::Channel(_)
-            | Kind::Ledger(_)
-            | Kind::SimHost(_) => Vec::new(),
+            Kind::Space(s) => s.refs(),
+            Kind::Logger(_) | Kind::Channel(_) | Kind::Ledger(_) | Kind::SimHost(_) => Vec::new(),
         }
     }
 }

@@ -36,5 +36,6 @@ pub fn services() -> Services {
         health: Arc::new(HealthBoard::default()),
         prometheus: metrics::prometheus(),
         logging: logging::init(),
+        spaces: Arc::new(crate::space::SpaceRegistry::new()),
     }
 }

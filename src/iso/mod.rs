@@ -20,6 +20,7 @@ pub mod msg;
 pub mod mti;
 mod pack;
 pub mod spec;
+mod stored;
 pub mod tlv;
 
 pub use amount::{Amount, Currency};

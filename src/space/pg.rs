@@ -5,9 +5,13 @@
 //! wakes the local waiters of the key. Waiters also re-check every `fallback` (default 1 s) in case a
 //! notification was lost while the listener reconnected — a bounded fallback, not a polling loop.
 //!
-//! The `Space` trait's `out`/`push`/`put`/`inp`/`rdp`/`size` are synchronous and cannot reach a
-//! database without blocking a runtime thread, so this type offers the same operations as async
-//! inherent methods (see the report to the lead: the trait should make those methods async).
+//! `PgSpace` implements the [`Space`] trait (every operation a boxed future that may fail with a
+//! [`SpaceError`]) and keeps inherent async methods taking values by reference. [`PgSpaceFactory`]
+//! serves the `pg:` scheme of a [`SpaceRegistry`](super::SpaceRegistry) from a pool. Listeners are not
+//! supported (a write on another node would never reach them); `add_listener` says so.
+//!
+//! A take whose value does not deserialize is rolled back, so a value of the wrong shape stays in the
+//! table and the caller gets the error; nothing is deleted unread.
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -23,42 +27,16 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use super::lease::deadline_after;
+use super::registry::{RegistryError, SpaceFactory};
+use super::{ListenerId, Scheme, Space, SpaceAddr, SpaceError, SpaceFuture, SpaceListener};
+
 /// The NOTIFY channel all pg spaces share.
 pub const CHANNEL: &str = "switchyard_space";
 /// Default bound on how long a waiter trusts notifications before re-checking.
 pub const DEFAULT_FALLBACK: Duration = Duration::from_secs(1);
 /// Longest space name or key.
 pub const MAX_NAME_LEN: usize = 200;
-
-/// What a pg space operation failed with.
-#[derive(Debug, thiserror::Error)]
-pub enum SpaceError {
-    /// A database call failed.
-    #[error("pg space {space:?}: database error while {context}: {source}")]
-    Database {
-        /// The space.
-        space: String,
-        /// The step.
-        context: &'static str,
-        /// The driver's error.
-        #[source]
-        source: sqlx::Error,
-    },
-    /// A value could not be turned into JSON or back.
-    #[error("pg space {space:?} key {key:?}: value (de)serialization: {source}")]
-    Serde {
-        /// The space.
-        space: String,
-        /// The key.
-        key: String,
-        /// The serde error.
-        #[source]
-        source: serde_json::Error,
-    },
-    /// A name or key is empty, too long or contains the separator U+001F.
-    #[error("pg space: invalid name or key {0:?}")]
-    InvalidName(String),
-}
 
 /// Waiters per key, woken by the listener task.
 #[derive(Default)]
@@ -99,9 +77,10 @@ impl<V> Drop for PgSpace<V> {
     }
 }
 
-fn check_name(s: &str) -> Result<(), SpaceError> {
+/// Check a space name or key: non-empty, at most [`MAX_NAME_LEN`] bytes, no U+001F.
+pub fn check_name(s: &str) -> Result<(), SpaceError> {
     if s.is_empty() || s.len() > MAX_NAME_LEN || s.contains('\u{1f}') {
-        return Err(SpaceError::InvalidName(s.to_string()));
+        return Err(SpaceError::InvalidName(s.into()));
     }
     Ok(())
 }
@@ -112,35 +91,55 @@ impl<V: Serialize + DeserializeOwned + Send + Sync + 'static> PgSpace<V> {
         PgSpace::open_with(pool, name, DEFAULT_FALLBACK).await
     }
 
-    /// Open space `name`, re-checking waits at least every `fallback`.
+    /// Open space `name`, re-checking waits at least every `fallback`; fails if LISTEN cannot be set up.
     pub async fn open_with(
         pool: PgPool,
         name: &str,
         fallback: Duration,
     ) -> Result<PgSpace<V>, SpaceError> {
         check_name(name)?;
-        let err = |context| {
-            let space = name.to_string();
-            move |source| SpaceError::Database {
-                space,
-                context,
-                source,
-            }
-        };
+        let err = |context| move |source| SpaceError::database(name, context, source);
         let mut listener = PgListener::connect_with(&pool)
             .await
             .map_err(err("connecting the listener"))?;
         listener.listen(CHANNEL).await.map_err(err("LISTEN"))?;
+        Ok(PgSpace::start(pool, name, fallback, Some(listener)))
+    }
+
+    /// Open space `name` without touching the database now: the LISTEN connection is made (and remade)
+    /// in the background, and waits re-check every `fallback` until it is up. Needs a tokio runtime.
+    pub fn new(pool: PgPool, name: &str, fallback: Duration) -> Result<PgSpace<V>, SpaceError> {
+        check_name(name)?;
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(SpaceError::unsupported(
+                name,
+                "opening outside a tokio runtime",
+            ));
+        }
+        Ok(PgSpace::start(pool, name, fallback, None))
+    }
+
+    fn start(
+        pool: PgPool,
+        name: &str,
+        fallback: Duration,
+        listener: Option<PgListener>,
+    ) -> PgSpace<V> {
         let wakers = Arc::new(Wakers::default());
-        let task = tokio::spawn(listen(listener, name.to_string(), wakers.clone()));
-        Ok(PgSpace {
+        let task = tokio::spawn(listen(
+            pool.clone(),
+            listener,
+            name.to_string(),
+            wakers.clone(),
+        ));
+        PgSpace {
             pool,
             name: name.to_string(),
             wakers,
             listener: task,
             fallback: fallback.max(Duration::from_millis(10)),
             _values: PhantomData,
-        })
+        }
     }
 
     /// The space's name.
@@ -149,27 +148,15 @@ impl<V: Serialize + DeserializeOwned + Send + Sync + 'static> PgSpace<V> {
     }
 
     fn db(&self, context: &'static str) -> impl FnOnce(sqlx::Error) -> SpaceError + '_ {
-        move |source| SpaceError::Database {
-            space: self.name.clone(),
-            context,
-            source,
-        }
+        move |source| SpaceError::database(&self.name, context, source)
     }
 
     fn encode(&self, key: &str, value: &V) -> Result<serde_json::Value, SpaceError> {
-        serde_json::to_value(value).map_err(|source| SpaceError::Serde {
-            space: self.name.clone(),
-            key: key.to_string(),
-            source,
-        })
+        serde_json::to_value(value).map_err(|source| SpaceError::serde(&self.name, key, source))
     }
 
     fn decode(&self, key: &str, value: serde_json::Value) -> Result<V, SpaceError> {
-        serde_json::from_value(value).map_err(|source| SpaceError::Serde {
-            space: self.name.clone(),
-            key: key.to_string(),
-            source,
-        })
+        serde_json::from_value(value).map_err(|source| SpaceError::serde(&self.name, key, source))
     }
 
     fn payload(&self, key: &str) -> String {
@@ -275,30 +262,49 @@ impl<V: Serialize + DeserializeOwned + Send + Sync + 'static> PgSpace<V> {
     /// Take the first live value under `key`, without waiting.
     pub async fn inp(&self, key: &str) -> Result<Option<V>, SpaceError> {
         check_name(key)?;
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(self.db("beginning a take"))?;
+        // The NOTIFY (delivered at commit) wakes `nrd` waiters, here and on other nodes.
         let taken: Option<Json<serde_json::Value>> = sqlx::query_scalar(
-            "DELETE FROM space_entries WHERE id = ( \
-               SELECT id FROM space_entries \
-               WHERE space = $1 AND key = $2 AND (expires_at IS NULL OR expires_at > clock_timestamp()) \
-               ORDER BY pos LIMIT 1 FOR UPDATE SKIP LOCKED) \
-             RETURNING value",
+            "WITH del AS ( \
+               DELETE FROM space_entries WHERE id = ( \
+                 SELECT id FROM space_entries \
+                 WHERE space = $1 AND key = $2 \
+                   AND (expires_at IS NULL OR expires_at > clock_timestamp()) \
+                 ORDER BY pos LIMIT 1 FOR UPDATE SKIP LOCKED) \
+               RETURNING value) \
+             SELECT value FROM del, LATERAL (SELECT pg_notify($3, $4) WHERE del.value IS NOT NULL) n",
         )
         .bind(&self.name)
         .bind(key)
-        .fetch_optional(&self.pool)
+        .bind(CHANNEL)
+        .bind(self.payload(key))
+        .fetch_optional(&mut *tx)
         .await
         .map_err(self.db("taking an entry"))?;
         match taken {
             Some(Json(v)) => {
-                // wake `nrd` waiters, here and on other nodes
-                sqlx::query("SELECT pg_notify($1, $2)")
-                    .bind(CHANNEL)
-                    .bind(self.payload(key))
-                    .execute(&self.pool)
-                    .await
-                    .map_err(self.db("notifying"))?;
-                Ok(Some(self.decode(key, v)?))
+                // Decode before committing: a value of the wrong shape stays stored, never lost.
+                match self.decode(key, v) {
+                    Ok(v) => {
+                        tx.commit().await.map_err(self.db("committing a take"))?;
+                        Ok(Some(v))
+                    }
+                    Err(e) => {
+                        tx.rollback()
+                            .await
+                            .map_err(self.db("rolling back an unreadable take"))?;
+                        Err(e)
+                    }
+                }
             }
             None => {
+                tx.rollback()
+                    .await
+                    .map_err(self.db("ending an empty take"))?;
                 self.purge_expired(key).await?;
                 Ok(None)
             }
@@ -360,7 +366,7 @@ impl<V: Serialize + DeserializeOwned + Send + Sync + 'static> PgSpace<V> {
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<Option<T>, SpaceError>>,
     {
-        let deadline = Instant::now() + timeout;
+        let deadline = deadline_after(Instant::now(), timeout);
         let notify = self.wakers.get(key);
         loop {
             let notified = notify.notified();
@@ -399,10 +405,33 @@ impl<V: Serialize + DeserializeOwned + Send + Sync + 'static> PgSpace<V> {
     }
 }
 
-/// The listener task: wake local waiters of the keys named by notifications for this space.
-async fn listen(mut listener: PgListener, space: String, wakers: Arc<Wakers>) {
+/// The listener task: (re)connect and LISTEN, then wake local waiters of the keys named by notifications
+/// for this space. Whenever the connection is (re)made every waiter re-checks, since notifications sent
+/// meanwhile are lost.
+async fn listen(
+    pool: PgPool,
+    mut listener: Option<PgListener>,
+    space: String,
+    wakers: Arc<Wakers>,
+) {
+    let mut backoff = Duration::from_millis(100);
     loop {
-        match listener.try_recv().await {
+        let Some(l) = listener.as_mut() else {
+            match connect_listener(&pool).await {
+                Ok(l) => {
+                    listener = Some(l);
+                    backoff = Duration::from_millis(100);
+                    wakers.wake_all();
+                }
+                Err(e) => {
+                    tracing::debug!(space, error = %e, "pg space: LISTEN connection failed; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+            continue;
+        };
+        match l.try_recv().await {
             Ok(Some(n)) => {
                 if let Some((s, key)) = n.payload().split_once('\u{1f}') {
                     if s == space {
@@ -418,5 +447,101 @@ async fn listen(mut listener: PgListener, space: String, wakers: Arc<Wakers>) {
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
+    }
+}
+
+async fn connect_listener(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
+    let mut l = PgListener::connect_with(pool).await?;
+    l.listen(CHANNEL).await?;
+    Ok(l)
+}
+
+impl<V> Space<V> for PgSpace<V>
+where
+    V: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    fn out<'a>(&'a self, key: &'a str, value: V, lease: Option<Duration>) -> SpaceFuture<'a, ()> {
+        SpaceFuture::boxed(async move { self.insert(key, &value, lease, false).await })
+    }
+
+    fn push<'a>(&'a self, key: &'a str, value: V, lease: Option<Duration>) -> SpaceFuture<'a, ()> {
+        SpaceFuture::boxed(async move { self.insert(key, &value, lease, true).await })
+    }
+
+    fn put<'a>(&'a self, key: &'a str, value: V, lease: Option<Duration>) -> SpaceFuture<'a, ()> {
+        SpaceFuture::boxed(async move { PgSpace::put(self, key, &value, lease).await })
+    }
+
+    fn in_<'a>(&'a self, key: &'a str, timeout: Duration) -> SpaceFuture<'a, Option<V>> {
+        SpaceFuture::boxed(PgSpace::in_(self, key, timeout))
+    }
+
+    fn rd<'a>(&'a self, key: &'a str, timeout: Duration) -> SpaceFuture<'a, Option<V>> {
+        SpaceFuture::boxed(PgSpace::rd(self, key, timeout))
+    }
+
+    fn inp<'a>(&'a self, key: &'a str) -> SpaceFuture<'a, Option<V>> {
+        SpaceFuture::boxed(PgSpace::inp(self, key))
+    }
+
+    fn rdp<'a>(&'a self, key: &'a str) -> SpaceFuture<'a, Option<V>> {
+        SpaceFuture::boxed(PgSpace::rdp(self, key))
+    }
+
+    fn nrd<'a>(&'a self, key: &'a str, timeout: Duration) -> SpaceFuture<'a, bool> {
+        SpaceFuture::boxed(PgSpace::nrd(self, key, timeout))
+    }
+
+    fn size<'a>(&'a self, key: &'a str) -> SpaceFuture<'a, usize> {
+        SpaceFuture::boxed(PgSpace::size(self, key))
+    }
+
+    fn add_listener(
+        &self,
+        _key: &str,
+        _listener: Arc<dyn SpaceListener<V>>,
+    ) -> Result<ListenerId, SpaceError> {
+        Err(SpaceError::unsupported(&self.name, "add_listener"))
+    }
+
+    fn remove_listener(&self, _key: &str, _id: ListenerId) -> bool {
+        false
+    }
+}
+
+/// Serves `pg:NAME` addresses of a [`SpaceRegistry`](super::SpaceRegistry) with [`PgSpace`]s on one pool.
+#[derive(Clone)]
+pub struct PgSpaceFactory {
+    pool: PgPool,
+    fallback: Duration,
+}
+
+impl PgSpaceFactory {
+    /// Spaces on `pool` whose waits re-check at least every `fallback`.
+    pub fn new(pool: PgPool, fallback: Duration) -> Self {
+        PgSpaceFactory { pool, fallback }
+    }
+
+    /// The pool spaces are opened on.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+impl<V> SpaceFactory<V> for PgSpaceFactory
+where
+    V: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    fn open(&self, name: &str) -> Result<Arc<dyn Space<V>>, RegistryError> {
+        let space = PgSpace::<V>::new(self.pool.clone(), name, self.fallback).map_err(|e| {
+            RegistryError::Open {
+                addr: SpaceAddr {
+                    scheme: Scheme::Pg,
+                    name: name.to_owned(),
+                },
+                reason: e.to_string(),
+            }
+        })?;
+        Ok(Arc::new(space))
     }
 }

@@ -41,6 +41,8 @@ pub enum RegistryError {
 pub struct SpaceRegistry<V> {
     spaces: RwLock<HashMap<SpaceAddr, Arc<dyn Space<V>>>>,
     factories: RwLock<HashMap<Scheme, Arc<dyn SpaceFactory<V>>>>,
+    /// Addresses opened through a factory (not bound explicitly).
+    opened: RwLock<std::collections::HashSet<SpaceAddr>>,
 }
 
 impl<V: Clone + Send + Sync + 'static> Default for SpaceRegistry<V> {
@@ -55,6 +57,7 @@ impl<V: Clone + Send + Sync + 'static> SpaceRegistry<V> {
         SpaceRegistry {
             spaces: RwLock::new(HashMap::new()),
             factories: RwLock::new(HashMap::new()),
+            opened: RwLock::new(std::collections::HashSet::new()),
         }
     }
 
@@ -63,9 +66,40 @@ impl<V: Clone + Send + Sync + 'static> SpaceRegistry<V> {
         self.factories.write().insert(scheme, factory);
     }
 
+    /// Stop serving `scheme` with `factory` (if another factory replaced it meanwhile, that one stays);
+    /// spaces it opened that nobody bound explicitly are forgotten.
+    pub fn unregister_factory(&self, scheme: &Scheme, factory: &Arc<dyn SpaceFactory<V>>) -> bool {
+        let mut factories = self.factories.write();
+        match factories.get(scheme) {
+            Some(f) if Arc::ptr_eq(f, factory) => {
+                factories.remove(scheme);
+                self.opened.write().retain(|a| {
+                    if a.scheme == *scheme {
+                        self.spaces.write().remove(a);
+                        false
+                    } else {
+                        true
+                    }
+                });
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// True when `scheme` is served (`tspace:` always is).
+    pub fn serves(&self, scheme: &Scheme) -> bool {
+        *scheme == Scheme::TSpace || self.factories.read().contains_key(scheme)
+    }
+
     /// Make `space` answer to `addr` (replacing any previous one).
     pub fn bind(&self, addr: SpaceAddr, space: Arc<dyn Space<V>>) {
         self.spaces.write().insert(addr, space);
+    }
+
+    /// Forget the space at `addr`; true if one was bound or opened there.
+    pub fn unbind(&self, addr: &SpaceAddr) -> bool {
+        self.spaces.write().remove(addr).is_some()
     }
 
     /// The space at `addr` (a string such as `tspace:default` or just `default`).
@@ -83,7 +117,11 @@ impl<V: Clone + Send + Sync + 'static> SpaceRegistry<V> {
             _ => {
                 let factory = self.factories.read().get(&addr.scheme).cloned();
                 match factory {
-                    Some(f) => f.open(&addr.name)?,
+                    Some(f) => {
+                        let s = f.open(&addr.name)?;
+                        self.opened.write().insert(addr.clone());
+                        s
+                    }
                     None => return Err(RegistryError::NoProvider(addr.clone())),
                 }
             }
@@ -106,11 +144,14 @@ mod tests {
         let reg = SpaceRegistry::<u8>::new();
         let a = reg.get("default").expect("bare name");
         let b = reg.get("tspace:default").expect("tspace name");
-        a.out("q", 1, None);
-        assert_eq!(b.in_("q", Duration::from_millis(1)).await, Some(1));
+        a.out("q", 1, None).await.expect("out");
+        assert_eq!(
+            b.in_("q", Duration::from_millis(1)).await.ok(),
+            Some(Some(1))
+        );
         let other = reg.get("tspace:other").expect("other");
-        other.out("q", 2, None);
-        assert_eq!(a.inp("q"), None);
+        other.out("q", 2, None).await.expect("out");
+        assert_eq!(a.inp("q").await.ok(), Some(None));
     }
 
     #[test]
@@ -123,19 +164,32 @@ mod tests {
         assert!(matches!(reg.get("nope:x"), Err(RegistryError::Addr(_))));
     }
 
-    #[test]
-    fn registered_factory_serves_its_scheme() {
+    #[tokio::test]
+    async fn registered_factory_serves_its_scheme() {
         struct Mem;
         impl SpaceFactory<u8> for Mem {
             fn open(&self, _name: &str) -> Result<Arc<dyn Space<u8>>, RegistryError> {
                 let s = TSpace::new();
-                Space::out(&s, "seed", 9, None);
+                s.out("seed", 9, None);
                 Ok(Arc::new(s))
             }
         }
         let reg = SpaceRegistry::<u8>::new();
-        reg.register_factory(Scheme::Pg, Arc::new(Mem));
+        assert!(!reg.serves(&Scheme::Pg));
+        let mem: Arc<dyn SpaceFactory<u8>> = Arc::new(Mem);
+        reg.register_factory(Scheme::Pg, mem.clone());
+        assert!(reg.serves(&Scheme::Pg));
         let s = reg.get("pg:queues").expect("served");
-        assert_eq!(s.inp("seed"), Some(9));
+        assert_eq!(s.inp("seed").await.ok(), Some(Some(9)));
+        assert!(!reg.unregister_factory(&Scheme::Pg, &(Arc::new(Mem) as Arc<dyn SpaceFactory<u8>>)));
+        assert!(
+            reg.get("pg:queues").is_ok(),
+            "only the registered factory can be removed"
+        );
+        assert!(reg.unregister_factory(&Scheme::Pg, &mem));
+        assert!(matches!(
+            reg.get("pg:queues"),
+            Err(RegistryError::NoProvider(_))
+        ));
     }
 }

@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use dashmap::DashMap;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
@@ -17,7 +16,7 @@ use tokio::time::Instant;
 
 use super::lease::{deadline_after, Leased, LeasedList};
 use super::listener::{ListenerId, SpaceListener};
-use super::Space;
+use super::{Space, SpaceError, SpaceFuture};
 
 type Listeners<V> = Arc<[(ListenerId, Arc<dyn SpaceListener<V>>)]>;
 
@@ -318,49 +317,96 @@ impl<V: Clone + Send + Sync + 'static> TSpace<V> {
     pub async fn in_(&self, key: &str, timeout: Duration) -> Option<V> {
         self.wait_value(key, timeout, true).await
     }
-}
 
-#[async_trait]
-impl<V: Clone + Send + Sync + 'static> Space<V> for TSpace<V> {
-    fn out(&self, key: &str, value: V, lease: Option<Duration>) {
-        self.write(key, value, lease, Write::Tail);
-    }
-
-    fn push(&self, key: &str, value: V, lease: Option<Duration>) {
+    /// Put `value` at the head under `key` (inherent form of [`Space::push`]).
+    pub fn push(&self, key: &str, value: V, lease: Option<Duration>) {
         self.write(key, value, lease, Write::Head);
     }
 
-    fn put(&self, key: &str, value: V, lease: Option<Duration>) {
+    /// Replace every value under `key` (inherent form of [`Space::put`]).
+    pub fn put(&self, key: &str, value: V, lease: Option<Duration>) {
         self.write(key, value, lease, Write::Replace);
     }
 
-    async fn in_(&self, key: &str, timeout: Duration) -> Option<V> {
-        self.wait_value(key, timeout, true).await
-    }
-
-    async fn rd(&self, key: &str, timeout: Duration) -> Option<V> {
-        self.wait_value(key, timeout, false).await
-    }
-
-    fn inp(&self, key: &str) -> Option<V> {
-        self.take_now(key)
-    }
-
-    fn rdp(&self, key: &str) -> Option<V> {
+    /// Read the first value under `key` now (inherent form of [`Space::rdp`]).
+    pub fn rdp(&self, key: &str) -> Option<V> {
         self.read_now(key)
     }
 
-    async fn nrd(&self, key: &str, timeout: Duration) -> bool {
-        self.wait_empty(key, timeout).await
+    /// Number of live values under `key` (inherent form of [`Space::size`]).
+    pub fn size(&self, key: &str) -> usize {
+        self.live(key)
     }
 
-    fn size(&self, key: &str) -> usize {
+    fn live(&self, key: &str) -> usize {
         self.slots
             .get(key)
             .map_or(0, |s| s.value().state.lock().list.sweep())
     }
+}
 
-    fn add_listener(&self, key: &str, listener: Arc<dyn SpaceListener<V>>) -> ListenerId {
+impl<V: Clone + Send + Sync + 'static> Space<V> for TSpace<V> {
+    #[inline]
+    fn out<'a>(&'a self, key: &'a str, value: V, lease: Option<Duration>) -> SpaceFuture<'a, ()> {
+        self.write(key, value, lease, Write::Tail);
+        SpaceFuture::ok(())
+    }
+
+    fn push<'a>(&'a self, key: &'a str, value: V, lease: Option<Duration>) -> SpaceFuture<'a, ()> {
+        self.write(key, value, lease, Write::Head);
+        SpaceFuture::ok(())
+    }
+
+    fn put<'a>(&'a self, key: &'a str, value: V, lease: Option<Duration>) -> SpaceFuture<'a, ()> {
+        self.write(key, value, lease, Write::Replace);
+        SpaceFuture::ok(())
+    }
+
+    #[inline]
+    fn in_<'a>(&'a self, key: &'a str, timeout: Duration) -> SpaceFuture<'a, Option<V>> {
+        // A waiting value is handed over without boxing; only a real wait allocates its future.
+        match self.take_now(key) {
+            Some(v) => SpaceFuture::ok(Some(v)),
+            None => {
+                SpaceFuture::boxed(async move { Ok(self.wait_value(key, timeout, true).await) })
+            }
+        }
+    }
+
+    fn rd<'a>(&'a self, key: &'a str, timeout: Duration) -> SpaceFuture<'a, Option<V>> {
+        match self.read_now(key) {
+            Some(v) => SpaceFuture::ok(Some(v)),
+            None => {
+                SpaceFuture::boxed(async move { Ok(self.wait_value(key, timeout, false).await) })
+            }
+        }
+    }
+
+    #[inline]
+    fn inp<'a>(&'a self, key: &'a str) -> SpaceFuture<'a, Option<V>> {
+        SpaceFuture::ok(self.take_now(key))
+    }
+
+    fn rdp<'a>(&'a self, key: &'a str) -> SpaceFuture<'a, Option<V>> {
+        SpaceFuture::ok(self.read_now(key))
+    }
+
+    fn nrd<'a>(&'a self, key: &'a str, timeout: Duration) -> SpaceFuture<'a, bool> {
+        if self.live(key) == 0 {
+            return SpaceFuture::ok(true);
+        }
+        SpaceFuture::boxed(async move { Ok(self.wait_empty(key, timeout).await) })
+    }
+
+    fn size<'a>(&'a self, key: &'a str) -> SpaceFuture<'a, usize> {
+        SpaceFuture::ok(self.live(key))
+    }
+
+    fn add_listener(
+        &self,
+        key: &str,
+        listener: Arc<dyn SpaceListener<V>>,
+    ) -> Result<ListenerId, SpaceError> {
         let id = ListenerId(self.next_listener.fetch_add(1, Ordering::Relaxed));
         loop {
             let slot = self.slot(key);
@@ -375,7 +421,7 @@ impl<V: Clone + Send + Sync + 'static> Space<V> for TSpace<V> {
                 .unwrap_or_default();
             all.push((id, Arc::clone(&listener)));
             st.listeners = Some(all.into());
-            return id;
+            return Ok(id);
         }
     }
 

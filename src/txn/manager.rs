@@ -19,7 +19,7 @@ use super::metrics::TxnMetrics;
 use super::recovery::{Record, RecoveryError, RecoveryStore, TxnState};
 use super::run::{drive, guarded, report, InFlight, Txn};
 use super::status::{Outcome, StatusListener};
-use crate::space::Space;
+use crate::space::{Space, SpaceError};
 
 /// Ids reserved per durable high-water write.
 const ID_BLOCK: u64 = 10_000;
@@ -149,8 +149,8 @@ impl TransactionManager {
     }
 
     /// Queue a new transaction (same as `out` on the manager's queue).
-    pub fn queue(&self, ctx: Context) {
-        self.inner.space.out(&self.inner.cfg.queue, ctx, None);
+    pub async fn queue(&self, ctx: Context) -> Result<(), SpaceError> {
+        self.inner.space.out(&self.inner.cfg.queue, ctx, None).await
     }
 
     /// Transactions taken but not finished (including paused and retry-waiting ones).
@@ -211,12 +211,28 @@ async fn worker(inner: Arc<Inner>) {
             _ = inner.stop.cancelled() => return,
             c = inner.space.in_(&inner.cfg.queue, inner.cfg.idle_wait) => c,
         };
-        let Some(mut ctx) = taken else { continue };
+        let mut ctx = match taken {
+            Ok(Some(ctx)) => ctx,
+            Ok(None) => continue,
+            Err(e) => {
+                // The space is failing (a database down): back off instead of spinning on errors.
+                e.report(&inner.cfg.name, "take from the queue");
+                drop(permit);
+                tokio::select! {
+                    biased;
+                    _ = inner.stop.cancelled() => return,
+                    _ = tokio::time::sleep(inner.cfg.idle_wait) => {}
+                }
+                continue;
+            }
+        };
         let id = match inner.next_id().await {
             Ok(id) => id,
             Err(e) => {
                 tracing::error!(error = %e, "cannot reserve a transaction id; request put back");
-                inner.space.push(&inner.cfg.queue, ctx, None);
+                if let Err(e) = inner.space.push(&inner.cfg.queue, ctx, None).await {
+                    e.report(&inner.cfg.name, "put a request back (dropped)");
+                }
                 tokio::time::sleep(inner.cfg.idle_wait).await;
                 continue;
             }

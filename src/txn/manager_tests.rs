@@ -6,7 +6,6 @@ use std::time::Duration;
 use super::chain::{Named, NamedGroup};
 use super::testkit::{list, log, Harness, Scripted, RESUMED_BY};
 use super::*;
-use crate::space::Space;
 
 const P: Action = Action::PREPARED;
 const A: Action = Action::ABORTED;
@@ -94,7 +93,7 @@ async fn flag_combinations() {
             .collect();
         let chain = Chain::new(list(ps), vec![]).expect("chain");
         let mut h = Harness::start(cfg(), chain).await;
-        h.mgr.queue(Context::new());
+        h.mgr.queue(Context::new()).await.expect("queue");
         let (_, got, _) = h.next().await;
         assert_eq!(got, outcome, "{desc}");
         assert_eq!(*l.lock(), want, "{desc}");
@@ -148,7 +147,7 @@ async fn selector_splices_groups_before_the_rest() {
     let l = log();
     let (main, groups) = routed_chain(&l, P);
     let mut h = Harness::start(cfg(), Chain::new(main, groups).expect("chain")).await;
-    h.mgr.queue(request("2100", "000000"));
+    h.mgr.queue(request("2100", "000000")).await.expect("queue");
     assert_eq!(h.next().await.1, Outcome::Committed);
     let want = [
         "prepare:first",
@@ -162,7 +161,7 @@ async fn selector_splices_groups_before_the_rest() {
     ];
     assert_eq!(*l.lock(), want);
     l.lock().clear();
-    h.mgr.queue(request("2800", "000000"));
+    h.mgr.queue(request("2800", "000000")).await.expect("queue");
     h.next().await;
     assert_eq!(
         l.lock()[..3],
@@ -197,7 +196,7 @@ async fn selector_runs_after_abort_so_abort_aware_groups_respond() {
             ..cfg()
         };
         let mut h = Harness::start(cfg, Chain::new(main, groups).expect("chain")).await;
-        h.mgr.queue(request("2100", "000000"));
+        h.mgr.queue(request("2100", "000000")).await.expect("queue");
         assert_eq!(h.next().await.1, Outcome::Aborted);
         assert_eq!(*l.lock(), want, "call_selector_on_abort={call_on_abort}");
     }
@@ -239,7 +238,7 @@ async fn selector_loop_is_cut_off() {
     )
     .expect("chain");
     let mut h = Harness::start(cfg(), chain).await;
-    h.mgr.queue(Context::new());
+    h.mgr.queue(Context::new()).await.expect("queue");
     assert_eq!(h.next().await.1, Outcome::Aborted);
 }
 
@@ -257,7 +256,7 @@ async fn retry_requeues_after_interval_without_aborting() {
     };
     let mut h = Harness::start(cfg, Chain::new(ps, vec![]).expect("chain")).await;
     let started = tokio::time::Instant::now();
-    h.mgr.queue(Context::new());
+    h.mgr.queue(Context::new()).await.expect("queue");
     let (id1, o1, _) = h.next().await;
     let (id2, o2, _) = h.next().await;
     let (id3, o3, _) = h.next().await;
@@ -294,7 +293,7 @@ async fn retry_past_timeout_aborts() {
         ..cfg()
     };
     let mut h = Harness::start(cfg, Chain::new(ps, vec![]).expect("chain")).await;
-    h.mgr.queue(Context::new());
+    h.mgr.queue(Context::new()).await.expect("queue");
     let outcomes = [h.next().await.1, h.next().await.1, h.next().await.1];
     assert_eq!(
         outcomes,
@@ -316,8 +315,8 @@ async fn pause_frees_the_worker_and_resumes_with_the_next_participant() {
     // One session: the second transaction can only finish first if the paused one holds no worker.
     let mut h = Harness::start(cfg(), Chain::new(ps, vec![]).expect("chain")).await;
     let started = tokio::time::Instant::now();
-    h.mgr.queue(Context::new());
-    h.mgr.queue(Context::new());
+    h.mgr.queue(Context::new()).await.expect("queue");
+    h.mgr.queue(Context::new()).await.expect("queue");
     let (first_id, o1, ctx1) = h.next().await;
     let (second_id, o2, ctx2) = h.next().await;
     assert_eq!((o1, o2), (Outcome::Committed, Outcome::Committed));
@@ -345,7 +344,7 @@ async fn abort_with_turns_the_pause_into_an_abort_vote() {
         Scripted::new("responder", &l, &[P]).abort_participant(P),
     ]);
     let mut h = Harness::start(cfg(), Chain::new(ps, vec![]).expect("chain")).await;
-    h.mgr.queue(Context::new());
+    h.mgr.queue(Context::new()).await.expect("queue");
     let (_, outcome, ctx) = h.next().await;
     assert_eq!(outcome, Outcome::Aborted);
     assert_eq!(
@@ -378,7 +377,7 @@ async fn pause_timeout_aborts() {
     };
     let mut h = Harness::start(cfg, Chain::new(ps, vec![]).expect("chain")).await;
     let started = tokio::time::Instant::now();
-    h.mgr.queue(Context::new());
+    h.mgr.queue(Context::new()).await.expect("queue");
     assert_eq!(h.next().await.1, Outcome::Aborted);
     assert!(started.elapsed() >= 300 * MS);
     assert_eq!(*l.lock(), ["prepare:waits", "abort:waits"]);
@@ -397,7 +396,7 @@ async fn max_active_applies_back_pressure() {
     };
     let mut h = Harness::start(cfg, Chain::new(ps, vec![]).expect("chain")).await;
     for _ in 0..5 {
-        h.mgr.queue(Context::new());
+        h.mgr.queue(Context::new()).await.expect("queue");
     }
     tokio::time::sleep(100 * MS).await;
     assert_eq!(h.mgr.in_flight(), 2);
@@ -415,12 +414,12 @@ async fn stop_lets_in_flight_work_finish() {
         Scripted::new("waits", &l, &[P | Action::PAUSE]).resuming_after(200 * MS)
     ]);
     let mut h = Harness::start(cfg(), Chain::new(ps, vec![]).expect("chain")).await;
-    h.mgr.queue(Context::new());
+    h.mgr.queue(Context::new()).await.expect("queue");
     tokio::time::sleep(10 * MS).await;
     assert_eq!(h.mgr.in_flight(), 1);
     h.mgr.stop(Duration::from_secs(5)).await.expect("drains");
     assert_eq!(h.next().await.1, Outcome::Committed);
-    h.mgr.queue(Context::new());
+    h.mgr.queue(Context::new()).await.expect("queue");
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(
         h.space.size("txnmgr.in"),
@@ -439,7 +438,7 @@ async fn ids_are_monotonic_across_sessions() {
     };
     let mut h = Harness::start(cfg, Chain::new(ps, vec![]).expect("chain")).await;
     for _ in 0..50 {
-        h.mgr.queue(Context::new());
+        h.mgr.queue(Context::new()).await.expect("queue");
     }
     let mut ids = Vec::new();
     for _ in 0..50 {
@@ -473,10 +472,10 @@ async fn a_panicking_participant_aborts_its_transaction_not_the_worker() {
     let mut h = Harness::start(cfg(), Chain::new(ps, vec![]).expect("chain")).await;
     let mut bad = Context::new();
     bad.put(&BOOM, ());
-    h.mgr.queue(bad);
+    h.mgr.queue(bad).await.expect("queue");
     assert_eq!(h.next().await.1, Outcome::Aborted);
     assert_eq!(*l.lock(), ["prepare:a", "abort:a"]);
-    h.mgr.queue(Context::new());
+    h.mgr.queue(Context::new()).await.expect("queue");
     assert_eq!(
         h.next().await.1,
         Outcome::Committed,

@@ -17,6 +17,7 @@ mod metrics;
 pub mod participant;
 pub mod participants;
 pub mod pause;
+pub mod pgstore;
 pub mod profiler;
 pub mod recovery;
 pub mod registry;
@@ -36,6 +37,7 @@ pub use manager::{ManagerBuilder, TransactionManager, TxnError};
 pub use message::{FieldSource, TextMessage};
 pub use participant::{GroupSelector, Participant};
 pub use pause::ResumeHandle;
+pub use pgstore::PgStore;
 pub use recovery::{RecoveryError, RecoveryStore};
 pub use registry::{BuildError, FactoryInput, ParticipantRegistry, Resources};
 pub use run::MAX_STEPS;
@@ -46,13 +48,22 @@ use std::sync::Arc;
 
 use crate::space::{Scheme, SpaceAddr};
 
-/// Open the recovery store at `addr` (`file:PATH`; `pg:` arrives with the ledger layer).
-pub fn open_recovery_store(addr: &str) -> Result<Arc<dyn RecoveryStore>, RecoveryError> {
+/// Open the recovery store at `addr`: `file:PATH`, or `pg:NAME` on `db` (the ledger's database).
+pub fn open_recovery_store_on(
+    addr: &str,
+    db: Option<&sqlx::PgPool>,
+) -> Result<Arc<dyn RecoveryStore>, RecoveryError> {
     let parsed = SpaceAddr::parse(addr).map_err(|_| RecoveryError::Unsupported(addr.to_owned()))?;
-    match parsed.scheme {
-        Scheme::File => Ok(Arc::new(FileStore::open(&parsed.name)?)),
+    match (parsed.scheme, db) {
+        (Scheme::File, _) => Ok(Arc::new(FileStore::open(&parsed.name)?)),
+        (Scheme::Pg, Some(pool)) => Ok(Arc::new(PgStore::new(pool.clone(), &parsed.name))),
         _ => Err(RecoveryError::Unsupported(addr.to_owned())),
     }
+}
+
+/// Open the recovery store at `addr` (`file:PATH`; `pg:` needs [`open_recovery_store_on`]).
+pub fn open_recovery_store(addr: &str) -> Result<Arc<dyn RecoveryStore>, RecoveryError> {
+    open_recovery_store_on(addr, None)
 }
 
 #[cfg(test)]

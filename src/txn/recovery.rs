@@ -115,12 +115,21 @@ pub enum RecoveryError {
     /// The store's writer is gone (it failed earlier or was closed).
     #[error("recovery store {0} is closed")]
     Closed(String),
-    /// The address names a scheme no store serves.
-    #[error("no recovery store for '{0}' (expected file:PATH)")]
+    /// The database holding a `pg:` store failed.
+    #[error("recovery store {store}: database error: {source}")]
+    Database {
+        /// Which store.
+        store: String,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The address names a scheme no store serves (or `pg:` without a database).
+    #[error("no recovery store for '{0}' (expected file:PATH, or pg:NAME with a database)")]
     Unsupported(String),
 }
 
-/// Durable storage for recovery records (a file now, PostgreSQL later).
+/// Durable storage for recovery records (`file:` or `pg:`).
 #[async_trait]
 pub trait RecoveryStore: Send + Sync {
     /// Everything recorded so far.

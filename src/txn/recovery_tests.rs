@@ -78,7 +78,7 @@ async fn restart_commits_prepared_and_aborts_the_rest_then_continues_ids() {
     l.lock().clear();
     let mut ctx = Context::new();
     ctx.put_persistent(&TAG, 1);
-    h.mgr.queue(ctx);
+    h.mgr.queue(ctx).await.expect("queue");
     let (id, outcome, ctx) = h.next().await;
     assert_eq!(outcome, Outcome::Committed);
     assert!(!ctx.is_recovered());
@@ -114,7 +114,7 @@ async fn in_flight_transactions_leave_snapshots_naming_their_participants() {
     .expect("chain");
     let store: Arc<dyn RecoveryStore> = Arc::new(FileStore::open(&path).expect("open"));
     let h = Harness::start_with(TxnConfig::default(), chain, Some(store)).await;
-    h.mgr.queue(Context::new());
+    h.mgr.queue(Context::new()).await.expect("queue");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while h.mgr.in_flight() == 0 || l.lock().len() < 2 {
         assert!(

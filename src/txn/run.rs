@@ -375,7 +375,9 @@ async fn finish(inner: Arc<Inner>, mut t: Txn) {
         tokio::spawn(async move {
             tokio::time::sleep(interval).await;
             drop(t);
-            inner.space.out(&inner.cfg.queue, ctx, None);
+            if let Err(e) = inner.space.out(&inner.cfg.queue, ctx, None).await {
+                e.report(&inner.cfg.name, "re-queue a RETRY (dropped)");
+            }
         });
     }
 }

@@ -6,3 +6,4 @@ mod harness;
 mod http;
 mod post;
 mod space;
+mod space_registry;

@@ -73,6 +73,7 @@ impl Deployed {
             health: Arc::new(HealthBoard::default()),
             prometheus: None,
             logging: None,
+            spaces: Default::default(),
         };
         let container = Container::new(dir.path(), Arc::new(reg), services);
         container.deploy_all().await.expect("deploys");

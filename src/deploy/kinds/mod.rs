@@ -20,6 +20,8 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use super::component::KindError;
 use super::health::HealthBoard;
 use super::logging::LogControl;
+use crate::iso::IsoMsg;
+use crate::space::SpaceRegistry;
 use crate::txn::registry::{ParticipantRegistry, Resources};
 
 /// Process-wide services the container hands to kinds.
@@ -31,6 +33,8 @@ pub struct Services {
     pub prometheus: Option<PrometheusHandle>,
     /// The reconfigurable logger, when installed.
     pub logging: Option<Arc<LogControl>>,
+    /// Message spaces by address (`tspace:NAME`; `pg:NAME` once a `type: pg` space is deployed).
+    pub spaces: Arc<SpaceRegistry<IsoMsg>>,
 }
 
 /// What a kind starts with.

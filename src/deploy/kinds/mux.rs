@@ -10,7 +10,7 @@ use super::channel::ChannelHandle;
 use super::StartCx;
 use crate::deploy::component::{Component, KindError};
 use crate::deploy::descriptor::Ref;
-use crate::mux::{Mux, MuxConfig};
+use crate::mux::{Mux, MuxConfig, Unhandled};
 
 /// `kind: mux` keys.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -31,6 +31,22 @@ pub struct MuxSpec {
     /// Capacity of the queue from the channel.
     #[serde(default = "default_queue")]
     pub queue: usize,
+    /// Where unmatched and late messages go; absent: logged and discarded.
+    #[serde(default)]
+    pub unhandled: Option<UnhandledSpec>,
+}
+
+/// `unhandled:` of a mux (jPOS QMUX's `unhandled` queue).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct UnhandledSpec {
+    /// A space component: `NAME`, `tspace:NAME` or `pg:NAME` (durable).
+    pub space: String,
+    /// Queue (key) in that space.
+    pub queue: String,
+    /// Messages waiting for the space before further ones are discarded (and counted).
+    #[serde(default = "default_queue")]
+    pub capacity: usize,
 }
 
 fn default_key() -> Vec<u8> {
@@ -46,7 +62,15 @@ fn default_queue() -> usize {
 impl MuxSpec {
     /// The channel.
     pub fn refs(&self) -> Vec<Ref> {
-        vec![Ref::new("channel", &self.channel, "channel")]
+        let mut refs = vec![Ref::new("channel", &self.channel, "channel")];
+        if let Some(u) = &self.unhandled {
+            refs.push(Ref::new(
+                "space",
+                &super::space::ref_name(&u.space),
+                "unhandled.space",
+            ));
+        }
+        refs
     }
 
     /// Check the key.
@@ -56,6 +80,15 @@ impl MuxSpec {
                 "key",
                 "expected a list of field numbers (2..)",
             ));
+        }
+        if let Some(u) = &self.unhandled {
+            super::space::space_ref(&u.space, "unhandled.space")?;
+            if u.queue.is_empty() {
+                return Err(KindError::new("unhandled.queue", "must not be empty"));
+            }
+            if u.capacity == 0 {
+                return Err(KindError::new("unhandled.capacity", "must be at least 1"));
+            }
         }
         Ok(())
     }
@@ -67,6 +100,10 @@ impl MuxSpec {
         let mut cfg = MuxConfig::new(self.name.clone());
         cfg.key_fields = self.key.clone();
         cfg.late_memory = self.late_memory;
+        if let Some(u) = &self.unhandled {
+            let space = super::space::lookup_space(cx, &u.space, "unhandled.space")?;
+            cfg.unhandled = Unhandled::space(&self.name, space.messages(), &u.queue, u.capacity);
+        }
         let mux = Mux::over(cfg, &ch.adaptor, ch.subscribe(self.queue));
         Ok(Arc::new(MuxComponent(Arc::new(mux))))
     }

@@ -11,7 +11,6 @@ use ipnet::IpNet;
 use parking_lot::Mutex;
 use serde::Deserialize;
 
-use super::space::SpaceHandle;
 use super::StartCx;
 use crate::channel::server::BadMessage;
 use crate::channel::{LengthPrefix, RequestSink, Server, ServerConfig, ServerTls};
@@ -87,7 +86,11 @@ fn default_reply_timeout() -> u64 {
 impl ServerSpec {
     /// The space it queues to.
     pub fn refs(&self) -> Vec<Ref> {
-        vec![Ref::new("space", &self.space, "space")]
+        vec![Ref::new(
+            "space",
+            &super::space::ref_name(&self.space),
+            "space",
+        )]
     }
 
     fn config(&self, name: &str) -> Result<ServerConfig, KindError> {
@@ -126,15 +129,16 @@ impl ServerSpec {
 
     /// Check everything that needs no I/O.
     pub fn validate(&self) -> Result<(), KindError> {
+        super::space::check_context_space(&self.space, "space")?;
         self.config(&self.name).map(|_| ())
     }
 
     /// Bind and start serving.
     pub async fn start(&self, cx: &StartCx<'_>) -> Result<Arc<dyn Component>, KindError> {
         let cfg = self.config(&self.name)?;
-        let space = cx.lookup::<SpaceHandle>("space", &self.space, "space")?;
+        let space = super::space::lookup_space(cx, &self.space, "space")?.contexts("space")?;
         let sink = RequestSink::Txn {
-            space: space.0.clone(),
+            space: space.clone(),
             queue: self.queue.clone(),
         };
         let server = Server::start(cfg, sink)

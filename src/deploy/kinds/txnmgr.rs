@@ -8,7 +8,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::Deserialize;
 
-use super::space::SpaceHandle;
 use super::StartCx;
 use crate::deploy::component::{Component, KindError};
 use crate::deploy::descriptor::Ref;
@@ -61,9 +60,12 @@ pub struct TxnmgrSpec {
     /// Profile every transaction at debug level.
     #[serde(default)]
     pub debug: bool,
-    /// Recovery store (`file:PATH`).
+    /// Recovery store (`file:PATH`, or `pg:NAME` in the database of `persistent-ledger`).
     #[serde(default)]
     pub persistent_space: Option<String>,
+    /// The ledger component whose database holds a `pg:` recovery store.
+    #[serde(default)]
+    pub persistent_ledger: Option<String>,
     /// How long a stop (undeploy, redeploy, shutdown) waits for in-flight transactions (ms).
     #[serde(default = "default_stop_timeout")]
     pub stop_timeout: u64,
@@ -110,7 +112,49 @@ impl TxnmgrSpec {
     /// The space. What participants look up (a mux, the ledger) is recorded when they are built, and
     /// the container redeploys this manager when one of those is redeployed.
     pub fn refs(&self) -> Vec<Ref> {
-        vec![Ref::new("space", &self.space, "space")]
+        let mut refs = vec![Ref::new(
+            "space",
+            &super::space::ref_name(&self.space),
+            "space",
+        )];
+        if let Some(l) = &self.persistent_ledger {
+            refs.push(Ref::new("ledger", l, "persistent-ledger"));
+        }
+        refs
+    }
+
+    /// `persistent-space: pg:NAME` needs `persistent-ledger`, which only serves a `pg:` store.
+    fn check_persistence(&self) -> Result<(), KindError> {
+        let pg = match &self.persistent_space {
+            Some(addr) => {
+                let a = crate::space::SpaceAddr::parse(addr)
+                    .map_err(|e| KindError::new("persistent-space", e))?;
+                match a.scheme {
+                    crate::space::Scheme::File => false,
+                    crate::space::Scheme::Pg => true,
+                    crate::space::Scheme::TSpace => {
+                        return Err(KindError::new(
+                            "persistent-space",
+                            format!(
+                                "'{addr}': a tspace is not durable (expected file:PATH or pg:NAME)"
+                            ),
+                        ))
+                    }
+                }
+            }
+            None => false,
+        };
+        match (pg, &self.persistent_ledger) {
+            (true, None) => Err(KindError::new(
+                "persistent-ledger",
+                "a pg: persistent-space needs `persistent-ledger: <ledger component>`",
+            )),
+            (false, Some(_)) => Err(KindError::new(
+                "persistent-ledger",
+                "only used with `persistent-space: pg:NAME`",
+            )),
+            _ => Ok(()),
+        }
     }
 
     fn config(&self) -> Result<TxnConfig, KindError> {
@@ -237,6 +281,8 @@ impl TxnmgrSpec {
         registry: &ParticipantRegistry,
         known: &dyn Fn(&str, &str) -> bool,
     ) -> Result<(), KindError> {
+        super::space::check_context_space(&self.space, "space")?;
+        self.check_persistence()?;
         self.config()?;
         self.chain(registry, &crate::txn::registry::NoResources, known)
             .map(|_| ())
@@ -245,18 +291,22 @@ impl TxnmgrSpec {
     /// Start the manager.
     pub async fn start(&self, cx: &StartCx<'_>) -> Result<Arc<dyn Component>, KindError> {
         let cfg = self.config()?;
-        let space = cx.lookup::<SpaceHandle>("space", &self.space, "space")?;
+        let space = super::space::lookup_space(cx, &self.space, "space")?.contexts("space")?;
         let chain = self.chain(cx.registry, cx.resources, &|_, _| false)?;
-        let mut b = TransactionManager::builder(cfg, space.0.clone(), chain);
+        let mut b = TransactionManager::builder(cfg, space.clone(), chain);
         if let Some(addr) = &self.persistent_space {
-            let store = crate::txn::open_recovery_store(addr)
+            let pool = match &self.persistent_ledger {
+                Some(l) => Some(cx.lookup::<sqlx::PgPool>("ledger", l, "persistent-ledger")?),
+                None => None,
+            };
+            let store = crate::txn::open_recovery_store_on(addr, pool.as_deref())
                 .map_err(|e| KindError::new("persistent-space", e))?;
             b = b.recovery(store);
         }
         let mgr = b.start().await.map_err(|e| KindError::new("sessions", e))?;
         Ok(Arc::new(TxnmgrComponent {
             mgr,
-            space: space.0.clone(),
+            space: space.clone(),
             queue: self.queue.clone(),
             stop_timeout: Duration::from_millis(self.stop_timeout),
         }))
@@ -274,7 +324,16 @@ pub struct TxnmgrComponent {
 #[async_trait]
 impl Component for TxnmgrComponent {
     fn pending(&self) -> usize {
-        self.mgr.in_flight() + self.space.size(&self.queue)
+        // Contexts only ever live in a TSpace (pg is refused at deploy), whose size is ready at once.
+        let queued = match self.space.size(&self.queue).now() {
+            Ok(Ok(n)) => n,
+            Ok(Err(e)) => {
+                e.report("txnmgr", "size of the queue");
+                0
+            }
+            Err(_) => 0,
+        };
+        self.mgr.in_flight() + queued
     }
 
     async fn stop(&self, timeout: Duration) {
