@@ -170,23 +170,12 @@ async fn check_finds_tampering() {
         .await
         .unwrap();
     assert!(check(&db.pool).await.unwrap().is_ok());
-    // Since migration 0003 the database itself refuses an entry for a missing account ...
-    let err = sqlx::query("UPDATE gl_entries SET account_id = -5 WHERE credit")
+    // The high-volume tables carry no foreign keys (docs/PERFORMANCE.md: they cost the ledger a third
+    // of its throughput): an entry for a missing account is stored, and `ledger check` names it.
+    sqlx::query("UPDATE gl_entries SET account_id = -5 WHERE credit")
         .execute(&db.pool)
         .await
-        .unwrap_err();
-    assert!(err.to_string().contains("gl_entries_account_fk"), "{err}");
-    // ... and `ledger check` still finds one written around the keys (triggers off, as a restore might).
-    let mut tx = db.pool.begin().await.unwrap();
-    sqlx::query("SET LOCAL session_replication_role = replica")
-        .execute(&mut *tx)
-        .await
         .unwrap();
-    sqlx::query("UPDATE gl_entries SET account_id = -5 WHERE credit")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
     match check(&db.pool).await.unwrap().discrepancy {
         Some(Discrepancy::Orphan { what }) => {
             assert!(what.contains("no such account -5"), "{what}")
