@@ -84,16 +84,7 @@ fn sigkill_mid_run_then_restart_finishes_everything_exactly_once() {
 fn the_same_with_the_recovery_store_in_postgresql() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let db = rt.block_on(harness::TestDb::new());
-    let o = &db.options;
-    let host = o
-        .get_socket()
-        .map_or_else(|| o.get_host().to_owned(), |p| p.display().to_string());
-    let url = format!(
-        "postgres://{}@localhost:{}/{}?host={host}",
-        o.get_username(),
-        o.get_port(),
-        o.get_database().expect("database")
-    );
+    let url = db.url();
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::Pg {
         name: "probe-node1".into(),

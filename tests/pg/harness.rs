@@ -91,6 +91,20 @@ impl TestDb {
         TestDb { pool, options }
     }
 
+    /// A `postgres://` URL for this database (Unix socket or host), for deploy descriptors and CLIs.
+    pub fn url(&self) -> String {
+        let o = &self.options;
+        let host = o
+            .get_socket()
+            .map_or_else(|| o.get_host().to_owned(), |p| p.display().to_string());
+        format!(
+            "postgres://{}@localhost:{}/{}?host={host}",
+            o.get_username(),
+            o.get_port(),
+            o.get_database().expect("database")
+        )
+    }
+
     /// A fresh database with the jCard-style chart below imported.
     pub async fn with_chart() -> TestDb {
         let db = TestDb::new().await;

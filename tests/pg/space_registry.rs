@@ -163,19 +163,6 @@ async fn a_value_of_the_wrong_shape_is_an_error_and_stays_stored() {
     assert_eq!(jobs.inp("k").await.unwrap(), Some(Job { n: 1 }), "not lost");
 }
 
-fn url(db: &TestDb) -> String {
-    let o = &db.options;
-    let host = o
-        .get_socket()
-        .map_or_else(|| o.get_host().to_owned(), |p| p.display().to_string());
-    format!(
-        "postgres://{}@localhost:{}/{}?host={host}",
-        o.get_username(),
-        o.get_port(),
-        o.get_database().expect("database")
-    )
-}
-
 fn services() -> Services {
     Services {
         health: Arc::new(HealthBoard::default()),
@@ -220,7 +207,7 @@ async fn deployed_pg_space_takes_a_muxs_unhandled_messages() {
     write(
         d,
         "10_ledger.yml",
-        &format!("kind: ledger\nname: ledger\nurl: \"{}\"\n", url(&db)),
+        &format!("kind: ledger\nname: ledger\nurl: \"{}\"\n", db.url()),
     );
     write(
         d,
@@ -281,7 +268,7 @@ async fn contexts_on_a_pg_space_are_a_deploy_time_error() {
         write(
             d,
             "10_ledger.yml",
-            &format!("kind: ledger\nname: ledger\nurl: \"{}\"\n", url(&db)),
+            &format!("kind: ledger\nname: ledger\nurl: \"{}\"\n", db.url()),
         );
         write(
             d,
@@ -323,7 +310,7 @@ async fn txnmgr_recovery_store_in_the_ledger_database() {
     write(
         d,
         "10_ledger.yml",
-        &format!("kind: ledger\nname: ledger\nurl: \"{}\"\n", url(&db)),
+        &format!("kind: ledger\nname: ledger\nurl: \"{}\"\n", db.url()),
     );
     write(d, "20_space.yml", "kind: space\nname: default\n");
     write(

@@ -34,16 +34,7 @@ impl Deployed {
     /// As `start`, with `deploy/30_txnmgr.yml` passed through `edit` first.
     pub async fn start_with(edit: impl FnOnce(String) -> String) -> Deployed {
         let db = super::fixture_db().await;
-        let o = &db.options;
-        let host = o
-            .get_socket()
-            .map_or_else(|| o.get_host().to_owned(), |p| p.display().to_string());
-        let url = format!(
-            "postgres://{}@localhost:{}/{}?host={host}",
-            o.get_username(),
-            o.get_port(),
-            o.get_database().expect("database")
-        );
+        let url = db.url();
         let dir = tempfile::tempdir().expect("tempdir");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
