@@ -3,8 +3,9 @@
 //! Reversing a void restores the voided original; reversing a completion restores the hold.
 //! A repeat reversal (original already reversed) and the reversal of a declined original answer 0000
 //! and post nothing. A completed authorization → 1825. A voided original → 1827 (the void already
-//! gave the money back; reversing the void first restores the original, which can then be reversed). No original → 1816; the reversal is logged with
-//! its DE 56, so a late original is declined by CheckPreviousReverse.
+//! gave the money back; reversing the void first restores the original, which can then be
+//! reversed). No original → 1816; the reversal is logged with its DE 56, so a late original is
+//! declined by CheckPreviousReverse.
 //!
 //! The reversal must carry the original's card: a PAN (DE 2 / DE 35) whose hash is not the original's
 //! card → 1816, as if there were no such original (nothing is disclosed about another card's
