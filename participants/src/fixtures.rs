@@ -11,11 +11,11 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
-use switchyard::ledger::account::{create_account, find_account};
+use switchyard::ledger::account::{create_account, find_account, set_account_shards};
 use switchyard::ledger::chart::Chart;
 use switchyard::ledger::journal::{create_journal, find_journal};
 use switchyard::ledger::rules::{add_rule, NewRule, RuleKind};
-use switchyard::ledger::{post, AccountCode, Layer, LedgerError, NewTransaction};
+use switchyard::ledger::{post, AccountCode, AccountKind, Layer, LedgerError, NewTransaction};
 use uuid::Uuid;
 
 use crate::error::{db, JcardError};
@@ -299,6 +299,9 @@ async fn load_chart(c: &mut PgConnection, chart: &Chart) -> Result<(), JcardErro
     for a in chart.flatten()? {
         if !exists_account(c, a.code.as_str()).await? {
             create_account(&mut *c, &a).await?;
+        } else if a.kind == AccountKind::Final {
+            // the chart is the declared state: a reload may change a hot account's shards
+            set_account_shards(&mut *c, &a.code, a.shards).await?;
         }
     }
     // Rules are added with their journal only: a reload must not duplicate them.

@@ -81,6 +81,7 @@ fn bench_chart(accounts: usize) -> anyhow::Result<Chart> {
                 nature: Nature::Credit,
                 currency: None,
                 children: Vec::new(),
+                shards: None,
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -102,6 +103,7 @@ fn bench_chart(accounts: usize) -> anyhow::Result<Chart> {
             nature: Nature::Credit,
             currency: Some("840".into()),
             children,
+            shards: None,
         }],
         // a rule on every account, so rule evaluation is part of the cost
         rules: vec![NewRule {

@@ -166,6 +166,16 @@ pub struct Account {
     pub currency: Option<String>,
     /// The parent composite's code.
     pub parent: Option<AccountCode>,
+    /// Running-balance shards (1 = one balance row per journal and layer, locked with the account;
+    /// more = a hot account posted side by side, see docs/ledger.md "Hot accounts").
+    pub shards: i16,
+}
+
+/// Most running-balance shards an account may have.
+pub const MAX_SHARDS: i16 = 256;
+
+fn one() -> i16 {
+    1
 }
 
 /// What `create_account` needs.
@@ -183,6 +193,9 @@ pub struct NewAccount {
     pub currency: Option<String>,
     /// The parent, a composite account.
     pub parent: Option<AccountCode>,
+    /// Running-balance shards of a final account (default 1).
+    #[serde(default = "one")]
+    pub shards: i16,
 }
 
 type AccountRow = (
@@ -193,12 +206,13 @@ type AccountRow = (
     String,
     Option<String>,
     Option<String>,
+    i16,
 );
 
 /// The account columns, as a literal so queries are whole compile-time strings.
 macro_rules! select_accounts {
     () => {
-        "SELECT a.id, a.code, a.description, a.kind, a.nature, a.currency, p.code \
+        "SELECT a.id, a.code, a.description, a.kind, a.nature, a.currency, p.code, a.shards \
          FROM gl_accounts a LEFT JOIN gl_accounts p ON p.id = a.parent_id"
     };
 }
@@ -212,7 +226,70 @@ fn from_row(r: AccountRow) -> Result<Account, LedgerError> {
         nature: Nature::parse(&r.4)?,
         currency: r.5,
         parent: r.6.map(AccountCode::new).transpose()?,
+        shards: r.7,
     })
+}
+
+fn check_shards(code: &AccountCode, kind: AccountKind, shards: i16) -> Result<(), LedgerError> {
+    if !(1..=MAX_SHARDS).contains(&shards) {
+        return Err(LedgerError::invalid(
+            "account shards",
+            format!("{code}: {shards} shards; 1 to {MAX_SHARDS}"),
+        ));
+    }
+    if shards > 1 && kind == AccountKind::Composite {
+        return Err(LedgerError::invalid(
+            "account shards",
+            format!("{code} is composite; only final accounts hold balances"),
+        ));
+    }
+    Ok(())
+}
+
+/// Create the zero shard rows of sharded final accounts (all of them, or `account_id`) on every
+/// journal layer, committed ahead of the posts: a post that had to create them would make concurrent
+/// posters wait for its commit. Posts still create missing rows (a journal added later).
+pub(crate) async fn ensure_shard_rows<'e, E: PgExecutor<'e>>(
+    exec: E,
+    account_id: Option<i64>,
+) -> Result<(), LedgerError> {
+    sqlx::query(
+        "INSERT INTO gl_balances (journal_id, account_id, layer, shard, balance, seq, last_ts) \
+         SELECT l.journal_id, a.id, l.layer, s, 0, 0, 'epoch'::timestamptz \
+         FROM gl_accounts a CROSS JOIN gl_journal_layers l \
+         CROSS JOIN LATERAL generate_series(0, a.shards - 1) s \
+         WHERE a.shards > 1 AND a.kind = 'final' AND ($1::int8 IS NULL OR a.id = $1) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(account_id)
+    .execute(exec)
+    .await
+    .map_err(db("creating shard balances"))?;
+    Ok(())
+}
+
+/// Set the running-balance shards of a final account. Always safe: balances are the sum of every
+/// shard row that exists, and posts use whichever rows they find free.
+pub async fn set_account_shards<'c, A>(
+    conn: A,
+    code: &AccountCode,
+    shards: i16,
+) -> Result<(), LedgerError>
+where
+    A: Acquire<'c, Database = Postgres>,
+{
+    check_shards(code, AccountKind::Final, shards)?;
+    let mut conn = conn.acquire().await.map_err(db("acquiring a connection"))?;
+    let id: Option<i64> = sqlx::query_scalar(
+        "UPDATE gl_accounts SET shards = $2 WHERE code = $1 AND kind = 'final' RETURNING id",
+    )
+    .bind(code.as_str())
+    .bind(shards)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db("setting account shards"))?;
+    let id = id.ok_or_else(|| LedgerError::AccountNotFound(code.to_string()))?;
+    ensure_shard_rows(&mut *conn, Some(id)).await
 }
 
 /// Create an account. The parent must exist, be composite, and its code must prefix the new code.
@@ -248,9 +325,10 @@ where
             ));
         }
     }
+    check_shards(&new.code, new.kind, new.shards)?;
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO gl_accounts (code, description, kind, nature, currency, parent_id) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        "INSERT INTO gl_accounts (code, description, kind, nature, currency, parent_id, shards) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(new.code.as_str())
     .bind(&new.description)
@@ -258,9 +336,13 @@ where
     .bind(new.nature.as_str())
     .bind(&new.currency)
     .bind(parent_id)
+    .bind(new.shards)
     .fetch_one(&mut *conn)
     .await
     .map_err(db("inserting an account"))?;
+    if new.shards > 1 {
+        ensure_shard_rows(&mut *conn, Some(id)).await?;
+    }
     Ok(Account {
         id,
         code: new.code.clone(),
@@ -269,6 +351,7 @@ where
         nature: new.nature,
         currency: new.currency.clone(),
         parent: new.parent.clone(),
+        shards: new.shards,
     })
 }
 

@@ -70,7 +70,7 @@ pub(crate) async fn raw_net<'e, E: PgExecutor<'e>>(
             "SELECT SUM(x.running) FROM gl_balances b JOIN gl_accounts a ON a.id = b.account_id \
              CROSS JOIN LATERAL (SELECT e.running FROM gl_entries e \
                WHERE e.journal_id = b.journal_id AND e.account_id = b.account_id AND e.layer = b.layer \
-               AND e.ts <= $4 ORDER BY e.ts DESC, e.seq DESC LIMIT 1) x \
+               AND e.shard = b.shard AND e.ts <= $4 ORDER BY e.ts DESC, e.seq DESC LIMIT 1) x \
              WHERE b.journal_id = $1 AND b.layer = ANY($2) AND a.kind = 'final' AND a.code LIKE $3",
         )
         .bind(journal_id)
@@ -89,12 +89,14 @@ pub async fn all_nets<'e, E: PgExecutor<'e>>(
     exec: E,
     journal_id: i64,
 ) -> Result<HashMap<(i64, Layer), Decimal>, LedgerError> {
-    let rows: Vec<(i64, i16, Decimal)> =
-        sqlx::query_as("SELECT account_id, layer, balance FROM gl_balances WHERE journal_id = $1")
-            .bind(journal_id)
-            .fetch_all(exec)
-            .await
-            .map_err(db("reading running balances"))?;
+    let rows: Vec<(i64, i16, Decimal)> = sqlx::query_as(
+        "SELECT account_id, layer, SUM(balance) FROM gl_balances WHERE journal_id = $1 \
+             GROUP BY account_id, layer",
+    )
+    .bind(journal_id)
+    .fetch_all(exec)
+    .await
+    .map_err(db("reading running balances"))?;
     rows.into_iter()
         .map(|(a, l, b)| Ok(((a, Layer::from_id(l)?), b)))
         .collect()

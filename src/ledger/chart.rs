@@ -57,6 +57,9 @@ pub struct ChartAccount {
     /// Children (composite accounts only).
     #[serde(default)]
     pub children: Vec<ChartAccount>,
+    /// Running-balance shards of a hot final account (default 1; docs/ledger.md "Hot accounts").
+    #[serde(default)]
+    pub shards: Option<i16>,
 }
 
 /// What an import created.
@@ -113,6 +116,7 @@ fn flatten_into(
         nature: a.nature,
         currency: currency.cloned(),
         parent: parent.cloned(),
+        shards: a.shards.unwrap_or(1),
     });
     for c in &a.children {
         flatten_into(c, Some(&a.code), currency, depth + 1, out)?;

@@ -222,11 +222,13 @@ pub async fn check(pool: &PgPool) -> Result<CheckReport, LedgerError> {
                   COALESCE(b.account_id, s.account_id) AS account_id, \
                   COALESCE(b.layer, s.layer) AS layer, b.balance, s.net, b.seq, s.n \
            FROM gl_balances b FULL OUTER JOIN ( \
-             SELECT journal_id, account_id, layer, \
+             SELECT journal_id, account_id, layer, shard, \
                     SUM(CASE WHEN credit THEN -amount ELSE amount END) AS net, COUNT(*) AS n \
-             FROM gl_entries GROUP BY journal_id, account_id, layer) s \
+             FROM gl_entries GROUP BY journal_id, account_id, layer, shard) s \
            ON s.journal_id = b.journal_id AND s.account_id = b.account_id AND s.layer = b.layer \
-           WHERE b.balance IS DISTINCT FROM s.net OR b.seq IS DISTINCT FROM s.n) m \
+              AND s.shard = b.shard \
+           WHERE COALESCE(b.balance, 0) IS DISTINCT FROM COALESCE(s.net, 0) \
+              OR COALESCE(b.seq, 0) IS DISTINCT FROM COALESCE(s.n, 0)) m \
          JOIN gl_journals j ON j.id = m.journal_id JOIN gl_accounts a ON a.id = m.account_id \
          ORDER BY j.name, a.code, m.layer LIMIT 1",
     )
@@ -248,7 +250,7 @@ pub async fn check(pool: &PgPool) -> Result<CheckReport, LedgerError> {
     let running: Option<(String, String, i16, Decimal, Decimal)> = sqlx::query_as(
         "SELECT j.name, a.code, b.layer, e.running, b.balance FROM gl_balances b \
          JOIN gl_entries e ON e.journal_id = b.journal_id AND e.account_id = b.account_id \
-           AND e.layer = b.layer AND e.seq = b.seq \
+           AND e.layer = b.layer AND e.shard = b.shard AND e.seq = b.seq \
          JOIN gl_journals j ON j.id = b.journal_id JOIN gl_accounts a ON a.id = b.account_id \
          WHERE e.running <> b.balance ORDER BY j.name, a.code, b.layer LIMIT 1",
     )

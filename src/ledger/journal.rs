@@ -3,6 +3,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sqlx::{Acquire, PgExecutor, Postgres};
+use uuid::Uuid;
 
 use super::error::{db, LedgerError};
 use super::layer::Layer;
@@ -178,6 +179,7 @@ where
         .await
         .map_err(db("inserting a journal layer"))?;
     }
+    super::account::ensure_shard_rows(&mut *tx, None).await?;
     tx.commit().await.map_err(db("committing a new journal"))?;
     Ok(Journal {
         id,
@@ -209,20 +211,42 @@ pub async fn find_journal<'e, E: PgExecutor<'e>>(
         .ok_or_else(|| LedgerError::JournalNotFound(name.to_string()))
 }
 
-/// The journals with these names (missing names are simply absent).
-pub(crate) async fn find_journals<'e, E: PgExecutor<'e>>(
+/// The journals with these names, and which of `ids` are already posted — one round trip for
+/// `post_batch`. (With no journal found nothing can post, so the ids do not matter then.)
+pub(crate) async fn find_journals_and_posted<'e, E: PgExecutor<'e>>(
     exec: E,
     names: &[String],
-) -> Result<Vec<Journal>, LedgerError> {
-    let rows: Vec<JournalRow> = sqlx::query_as(concat!(
-        select_journals!(),
-        " WHERE j.name = ANY($1) ORDER BY j.id, l.layer"
-    ))
+    ids: &[Uuid],
+) -> Result<(Vec<Journal>, Vec<Uuid>), LedgerError> {
+    type Row = (
+        i64,
+        String,
+        String,
+        bool,
+        Option<NaiveDate>,
+        Option<NaiveDate>,
+        Option<NaiveDate>,
+        Option<i16>,
+        Option<bool>,
+        Vec<Uuid>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT j.id, j.name, j.description, j.closed, j.start_date, j.end_date, j.lock_date, \
+         l.layer, l.double_entry, ARRAY(SELECT t.id FROM gl_transactions t WHERE t.id = ANY($2)) \
+         FROM gl_journals j LEFT JOIN gl_journal_layers l ON l.journal_id = j.id \
+         WHERE j.name = ANY($1) ORDER BY j.id, l.layer",
+    )
     .bind(names)
+    .bind(ids)
     .fetch_all(exec)
     .await
     .map_err(db("reading journals"))?;
-    journals_from_rows(rows)
+    let posted = rows.first().map(|r| r.9.clone()).unwrap_or_default();
+    let rows = rows
+        .into_iter()
+        .map(|r| (r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8))
+        .collect();
+    Ok((journals_from_rows(rows)?, posted))
 }
 
 /// Every journal, ordered by name.

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::account::{AccountCode, AccountKind, Nature};
 use super::error::{db, LedgerError};
-use super::journal::{find_journals, Journal};
+use super::journal::{find_journals_and_posted, Journal};
 use super::layer::Layer;
 use super::rules::{load_rules, Rule, RuleKind};
 use super::transaction::{NewTransaction, Posted, Side};
@@ -42,11 +42,192 @@ where
     Ok(posted)
 }
 
+/// A touched account: locked whole, or (`hot`) sharded and represented by locked shard rows.
 struct LockedAccount {
     id: i64,
     code: AccountCode,
     kind: AccountKind,
     nature: Nature,
+}
+
+impl LockedAccount {
+    fn new(id: i64, code: String, kind: &str, nature: &str) -> Result<Self, LedgerError> {
+        Ok(LockedAccount {
+            id,
+            code: AccountCode::new(code)?,
+            kind: AccountKind::parse(kind)?,
+            nature: Nature::parse(nature)?,
+        })
+    }
+}
+
+/// The shard row locked for one (journal, hot account, layer); `running` is `None` when the row
+/// was created by this post.
+struct HotShard {
+    journal_id: i64,
+    layer: i16,
+    shard: i16,
+    running: Option<Running>,
+    account: LockedAccount,
+}
+
+type BalanceRow = (i64, i64, i16, i16, Decimal, i64, DateTime<Utc>);
+
+fn running_of(r: &BalanceRow) -> ((i64, i64, i16, i16), Running) {
+    (
+        (r.0, r.1, r.2, r.3),
+        Running {
+            balance: r.4,
+            seq: r.5,
+            last_ts: r.6,
+        },
+    )
+}
+
+/// Read the running balances of the locked `(journal, account)` pairs and lock one free shard row of
+/// each hot `(journal, account code, layer)`, in one statement. A hot key with no free row (its rows
+/// do not exist yet, or every shard is busy) gets its rows created and then waits for one.
+async fn read_balances(
+    tx: &mut Transaction<'_, Postgres>,
+    pairs: &BTreeSet<(i64, i64)>,
+    hot_keys: &BTreeSet<(i64, String, i16)>,
+) -> Result<(HashMap<Key, Running>, Vec<HotShard>), LedgerError> {
+    let (pair_journals, pair_accounts): (Vec<i64>, Vec<i64>) = pairs.iter().copied().unzip();
+    let hot_journals: Vec<i64> = hot_keys.iter().map(|k| k.0).collect();
+    let hot_codes: Vec<&str> = hot_keys.iter().map(|k| k.1.as_str()).collect();
+    let hot_layers: Vec<i16> = hot_keys.iter().map(|k| k.2).collect();
+    // Hot rows come first (source 0) with the account's metadata; FOR UPDATE in the lateral
+    // sub-select returns the latest committed version of the row it locks.
+    let rows: Vec<(i16, i64, i64, i16, Option<i16>, Option<Decimal>, Option<i64>, Option<DateTime<Utc>>, String, String, String)> =
+        sqlx::query_as(
+            "SELECT 0::int2, k.journal_id, a.id, k.layer, s.shard, s.balance, s.seq, s.last_ts, \
+                    a.code, a.kind, a.nature \
+             FROM UNNEST($3::int8[], $4::text[], $5::int2[]) WITH ORDINALITY AS k(journal_id, code, layer, n) \
+             JOIN gl_accounts a ON a.code = k.code AND a.shards > 1 \
+             LEFT JOIN LATERAL (SELECT b.shard, b.balance, b.seq, b.last_ts FROM gl_balances b \
+                 WHERE b.journal_id = k.journal_id AND b.account_id = a.id AND b.layer = k.layer \
+                 ORDER BY b.shard LIMIT 1 FOR UPDATE SKIP LOCKED) s ON TRUE \
+             UNION ALL \
+             SELECT 1::int2, b.journal_id, b.account_id, b.layer, b.shard, b.balance, b.seq, b.last_ts, \
+                    '', '', '' \
+             FROM UNNEST($1::int8[], $2::int8[]) AS k(journal_id, account_id) \
+             JOIN gl_balances b ON b.journal_id = k.journal_id AND b.account_id = k.account_id",
+        )
+        .bind(&pair_journals)
+        .bind(&pair_accounts)
+        .bind(&hot_journals)
+        .bind(&hot_codes)
+        .bind(&hot_layers)
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(db("reading running balances"))?;
+    let mut state = HashMap::new();
+    let mut hot = Vec::new();
+    for (source, journal_id, account_id, layer, shard, balance, seq, last_ts, code, kind, nature) in
+        rows
+    {
+        if source == 1 {
+            if let (Some(shard), Some(balance), Some(seq), Some(last_ts)) =
+                (shard, balance, seq, last_ts)
+            {
+                let (k, r) =
+                    running_of(&(journal_id, account_id, layer, shard, balance, seq, last_ts));
+                state.insert(k, r);
+            }
+            continue;
+        }
+        let account = LockedAccount::new(account_id, code, &kind, &nature)?;
+        let (shard, running) = match (shard, balance, seq, last_ts) {
+            (Some(shard), Some(balance), Some(seq), Some(last_ts)) => (
+                shard,
+                Some(Running {
+                    balance,
+                    seq,
+                    last_ts,
+                }),
+            ),
+            // refused later (CompositePosting); no rows for it
+            _ if account.kind == AccountKind::Composite => (0, None),
+            _ => lock_busy_shard(tx, journal_id, account_id, layer).await?,
+        };
+        hot.push(HotShard {
+            journal_id,
+            layer,
+            shard,
+            running,
+            account,
+        });
+    }
+    Ok((state, hot))
+}
+
+/// The slow path for a hot key without a free shard row: create its shard rows (zero balances) if
+/// they are missing, then take a free one, or wait for a random one. Waiting happens in key order
+/// after the fast path; with at least as many shards as concurrent posters it does not happen.
+async fn lock_busy_shard(
+    tx: &mut Transaction<'_, Postgres>,
+    journal_id: i64,
+    account_id: i64,
+    layer: i16,
+) -> Result<(i16, Option<Running>), LedgerError> {
+    let shards: i16 = sqlx::query_scalar(
+        "WITH a AS (SELECT shards FROM gl_accounts WHERE id = $2), \
+         ins AS (INSERT INTO gl_balances (journal_id, account_id, layer, shard, balance, seq, last_ts) \
+             SELECT $1, $2, $3, s, 0, 0, 'epoch'::timestamptz FROM a, generate_series(0, a.shards - 1) s \
+             ON CONFLICT DO NOTHING) \
+         SELECT shards FROM a",
+    )
+    .bind(journal_id)
+    .bind(account_id)
+    .bind(layer)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(db("creating shard balances"))?;
+    let free: Option<(i16, Decimal, i64, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT shard, balance, seq, last_ts FROM gl_balances \
+         WHERE journal_id = $1 AND account_id = $2 AND layer = $3 \
+         ORDER BY shard LIMIT 1 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(journal_id)
+    .bind(account_id)
+    .bind(layer)
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(db("locking a shard balance"))?;
+    let row = match free {
+        Some(r) => r,
+        None => {
+            let pick =
+                i16::try_from(rand_below(u32::try_from(shards.max(1)).unwrap_or(1))).unwrap_or(0);
+            sqlx::query_as(
+                "SELECT shard, balance, seq, last_ts FROM gl_balances \
+                 WHERE journal_id = $1 AND account_id = $2 AND layer = $3 AND shard = $4 FOR UPDATE",
+            )
+            .bind(journal_id)
+            .bind(account_id)
+            .bind(layer)
+            .bind(pick)
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(db("waiting for a shard balance"))?
+        }
+    };
+    Ok((
+        row.0,
+        Some(Running {
+            balance: row.1,
+            seq: row.2,
+            last_ts: row.3,
+        }),
+    ))
+}
+
+/// A cheap pseudo-random number below `n` (spreads waiters over shards; not for secrets).
+fn rand_below(n: u32) -> u32 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    nanos % n.max(1)
 }
 
 /// The first double-entry layer of `journal` on which `txn` does not balance.
@@ -137,7 +318,9 @@ pub async fn post_batch(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let journals = find_journals(&mut **tx, &names).await?;
+    // the journals, and which ids are posted already (same statement)
+    let ids: Vec<Uuid> = txns.iter().map(|t| t.id).collect();
+    let (journals, existing) = find_journals_and_posted(&mut **tx, &names, &ids).await?;
     let journal_of = |name: &str| journals.iter().find(|j| j.name == name);
     let mut seen_ids = HashSet::new();
     for (i, t) in txns.iter().enumerate() {
@@ -156,19 +339,9 @@ pub async fn post_batch(
         (0..txns.len()).filter(|i| results[*i].is_none()).collect()
     };
 
-    // Ids already posted.
-    let ids: Vec<Uuid> = pending(&results).iter().map(|i| txns[*i].id).collect();
-    if !ids.is_empty() {
-        let existing: Vec<Uuid> =
-            sqlx::query_scalar("SELECT id FROM gl_transactions WHERE id = ANY($1)")
-                .bind(&ids)
-                .fetch_all(&mut **tx)
-                .await
-                .map_err(db("looking for already posted transaction ids"))?;
-        for i in pending(&results) {
-            if existing.contains(&txns[i].id) {
-                results[i] = Some(Err(LedgerError::DuplicateTransaction(txns[i].id)));
-            }
+    for i in pending(&results) {
+        if existing.contains(&txns[i].id) {
+            results[i] = Some(Err(LedgerError::DuplicateTransaction(txns[i].id)));
         }
     }
 
@@ -211,7 +384,7 @@ pub async fn post_batch(
         }
     }
 
-    // 2b. Lock the touched accounts in id order.
+    // 2b. Rules covering the touched accounts: an account under a balance rule is locked whole.
     let codes: Vec<String> = pending(&results)
         .iter()
         .flat_map(|i| {
@@ -223,26 +396,75 @@ pub async fn post_batch(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
+    let journal_ids: Vec<i64> = journals.iter().map(|j| j.id).collect();
+    let rules = if codes.is_empty() {
+        Vec::new()
+    } else {
+        load_rules(&mut **tx, &journal_ids, &codes).await?
+    };
+    let ruled: Vec<String> = codes
+        .iter()
+        .filter(|c| {
+            rules.iter().any(|r| {
+                r.kind != RuleKind::NoPost
+                    && AccountCode::new(c.as_str()).is_ok_and(|code| r.covers(&code))
+            })
+        })
+        .cloned()
+        .collect();
+
+    // 2c. Lock the unsharded (and ruled) touched accounts in id order. Sharded accounts without a
+    // balance rule are not locked: step 3 locks one free shard of their running balance instead.
     let locked: Vec<(i64, String, String, String)> = if codes.is_empty() {
         Vec::new()
     } else {
         sqlx::query_as(
-            "SELECT id, code, kind, nature FROM gl_accounts WHERE code = ANY($1) ORDER BY id FOR UPDATE",
+            "SELECT id, code, kind, nature FROM gl_accounts \
+             WHERE code = ANY($1) AND (shards = 1 OR code = ANY($2)) ORDER BY id FOR UPDATE",
         )
         .bind(&codes)
+        .bind(&ruled)
         .fetch_all(&mut **tx)
         .await
         .map_err(db("locking accounts"))?
     };
     let mut accounts: HashMap<String, LockedAccount> = HashMap::new();
     for (id, code, kind, nature) in locked {
-        let acct = LockedAccount {
-            id,
-            code: AccountCode::new(code.clone())?,
-            kind: AccountKind::parse(&kind)?,
-            nature: Nature::parse(&nature)?,
-        };
+        let acct = LockedAccount::new(id, code.clone(), &kind, &nature)?;
         accounts.insert(code, acct);
+    }
+
+    // 3. Running balances: one free shard row of each (journal, hot account, layer), locked with
+    // SKIP LOCKED, and every row of the (journal, locked account) pairs, read after their locks.
+    let mut hot_keys: BTreeSet<(i64, String, i16)> = BTreeSet::new();
+    let mut pairs: BTreeSet<(i64, i64)> = BTreeSet::new();
+    for i in pending(&results) {
+        let Some(j) = journal_of(&txns[i].journal).map(|j| j.id) else {
+            continue;
+        };
+        for e in &txns[i].entries {
+            match accounts.get(e.account.as_str()) {
+                Some(a) => {
+                    pairs.insert((j, a.id));
+                }
+                None => {
+                    hot_keys.insert((j, e.account.as_str().to_string(), e.layer.id()));
+                }
+            }
+        }
+    }
+    let (state, hot) = read_balances(tx, &pairs, &hot_keys).await?;
+    let mut state = state;
+    // (journal, account, layer) → the shard this batch writes for hot accounts
+    let mut shard_of: HashMap<(i64, i64, i16), i16> = HashMap::new();
+    for h in hot {
+        shard_of.insert((h.journal_id, h.account.id, h.layer), h.shard);
+        if let Some(r) = h.running {
+            state.insert((h.journal_id, h.account.id, h.layer, h.shard), r);
+        }
+        accounts
+            .entry(h.account.code.to_string())
+            .or_insert(h.account);
     }
     for i in pending(&results) {
         for e in &txns[i].entries {
@@ -267,46 +489,6 @@ pub async fn post_batch(
         return Ok(decided(results));
     }
 
-    // 3. Running balances and rules.
-    let journal_ids: Vec<i64> = journals.iter().map(|j| j.id).collect();
-    // the exact (journal, account) pairs touched: one primary-key probe each, whatever the stats say
-    let locked = &accounts;
-    let pairs: BTreeSet<(i64, i64)> = todo
-        .iter()
-        .flat_map(|i| {
-            let j = journal_of(&txns[*i].journal).map(|j| j.id);
-            txns[*i]
-                .entries
-                .iter()
-                .filter_map(move |e| Some((j?, locked.get(e.account.as_str())?.id)))
-        })
-        .collect();
-    let (pair_journals, pair_accounts): (Vec<i64>, Vec<i64>) = pairs.into_iter().unzip();
-    let rows: Vec<(i64, i64, i16, Decimal, i64, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT b.journal_id, b.account_id, b.layer, b.balance, b.seq, b.last_ts \
-         FROM UNNEST($1::int8[], $2::int8[]) AS k(journal_id, account_id) \
-         JOIN gl_balances b ON b.journal_id = k.journal_id AND b.account_id = k.account_id",
-    )
-    .bind(&pair_journals)
-    .bind(&pair_accounts)
-    .fetch_all(&mut **tx)
-    .await
-    .map_err(db("reading running balances"))?;
-    let mut state: HashMap<Key, Running> = rows
-        .into_iter()
-        .map(|r| {
-            (
-                (r.0, r.1, r.2),
-                Running {
-                    balance: r.3,
-                    seq: r.4,
-                    last_ts: r.5,
-                },
-            )
-        })
-        .collect();
-    let rules = load_rules(&mut **tx, &journal_ids).await?;
-
     let mut dirty: BTreeSet<Key> = BTreeSet::new();
     let mut out = Rows::default();
     let mut accepted: Vec<usize> = Vec::new();
@@ -315,7 +497,13 @@ pub async fn post_batch(
         let Some(journal) = journal_of(&t.journal) else {
             continue;
         };
-        match apply(t, journal, &accounts, &rules, &state) {
+        let shard = |account: i64, layer: i16| -> i16 {
+            shard_of
+                .get(&(journal.id, account, layer))
+                .copied()
+                .unwrap_or(0)
+        };
+        match apply(t, journal, &accounts, &rules, &state, &shard) {
             Ok((scratch, ts, entry_rows)) => {
                 for (k, v) in scratch {
                     state.insert(k, v);
@@ -353,13 +541,15 @@ fn decided(results: Vec<Option<Result<Posted, LedgerError>>>) -> Vec<Result<Post
 
 type Applied = (HashMap<Key, Running>, DateTime<Utc>, Vec<EntryOut>);
 
-/// Apply one transaction to a copy of the touched running balances and check the rules.
+/// Apply one transaction to a copy of the touched running balances and check the rules; `shard`
+/// names the shard each (account, layer) is written on.
 fn apply(
     t: &NewTransaction,
     journal: &Journal,
     accounts: &HashMap<String, LockedAccount>,
     rules: &[Rule],
     state: &HashMap<Key, Running>,
+    shard: &dyn Fn(i64, i16) -> i16,
 ) -> Result<Applied, LedgerError> {
     let zero = |ts| Running {
         balance: Decimal::ZERO,
@@ -372,7 +562,8 @@ fn apply(
         let a = accounts
             .get(e.account.as_str())
             .ok_or_else(|| LedgerError::AccountNotFound(e.account.to_string()))?;
-        if let Some(r) = state.get(&(journal.id, a.id, e.layer.id())) {
+        let layer = e.layer.id();
+        if let Some(r) = state.get(&(journal.id, a.id, layer, shard(a.id, layer))) {
             ts = ts.max(r.last_ts);
         }
         if !touched.iter().any(|x| x.id == a.id) {
@@ -385,7 +576,8 @@ fn apply(
         let a = accounts
             .get(e.account.as_str())
             .ok_or_else(|| LedgerError::AccountNotFound(e.account.to_string()))?;
-        let key = (journal.id, a.id, e.layer.id());
+        let layer = e.layer.id();
+        let key = (journal.id, a.id, layer, shard(a.id, layer));
         let cur = scratch
             .get(&key)
             .or_else(|| state.get(&key))
@@ -415,21 +607,23 @@ fn apply(
             .iter()
             .filter(|r| r.journal_id == journal.id && r.covers(&a.code))
         {
+            // the net of the account over the rule's layers, every shard (a ruled account is locked
+            // whole, so all its rows were read)
             let sum = |use_scratch: bool| -> Decimal {
-                let net: Decimal = rule
-                    .layers
-                    .iter()
-                    .map(|l| {
-                        let key = (journal.id, a.id, l.id());
-                        let r = if use_scratch {
-                            scratch.get(&key).or_else(|| state.get(&key))
-                        } else {
-                            state.get(&key)
-                        };
-                        r.map(|r| r.balance).unwrap_or_default()
-                    })
-                    .sum();
-                a.nature.signed(net)
+                let covered = |k: &Key| {
+                    k.0 == journal.id && k.1 == a.id && rule.layers.iter().any(|l| l.id() == k.2)
+                };
+                // scratch (this transaction's new values) replaces state where both have a key
+                let mut net: HashMap<Key, Decimal> = HashMap::new();
+                for (k, r) in state.iter().filter(|(k, _)| covered(k)) {
+                    net.insert(*k, r.balance);
+                }
+                if use_scratch {
+                    for (k, r) in scratch.iter().filter(|(k, _)| covered(k)) {
+                        net.insert(*k, r.balance);
+                    }
+                }
+                a.nature.signed(net.into_values().sum())
             };
             let (before, after) = match rule.kind {
                 RuleKind::NoPost => (Decimal::ZERO, Decimal::ZERO),

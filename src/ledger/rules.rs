@@ -185,20 +185,42 @@ type RuleRow = (
     String,
 );
 
-/// The rules of these journals.
+/// The rules of these journals that cover any of the final accounts `codes`.
 pub(crate) async fn load_rules<'e, E: PgExecutor<'e>>(
     exec: E,
     journal_ids: &[i64],
+    codes: &[String],
 ) -> Result<Vec<Rule>, LedgerError> {
+    // A rule covers the accounts whose code starts with its account's code: look up exactly the
+    // rules on the touched codes and their prefixes (one index probe each), plus journal-wide rules,
+    // so the cost does not grow with the number of rules (jCard has one per cardholder account).
+    let prefixes: Vec<String> = codes
+        .iter()
+        .flat_map(|c| {
+            c.char_indices()
+                .map(move |(i, ch)| c[..i + ch.len_utf8()].to_string())
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let rows: Vec<RuleRow> = sqlx::query_as(
         "SELECT r.id, r.journal_id, a.code, r.kind, r.layers, r.amount, r.description \
-         FROM gl_rules r LEFT JOIN gl_accounts a ON a.id = r.account_id \
-         WHERE r.journal_id = ANY($1) ORDER BY r.id",
+         FROM gl_rules r JOIN gl_accounts a ON a.id = r.account_id \
+         WHERE a.code = ANY($2) AND r.journal_id = ANY($1) \
+         UNION ALL \
+         SELECT r.id, r.journal_id, NULL, r.kind, r.layers, r.amount, r.description \
+         FROM gl_rules r WHERE r.account_id IS NULL AND r.journal_id = ANY($1) \
+         ORDER BY 1",
     )
     .bind(journal_ids)
+    .bind(&prefixes)
     .fetch_all(exec)
     .await
     .map_err(db("reading posting rules"))?;
+    rules_of(rows)
+}
+
+fn rules_of(rows: Vec<RuleRow>) -> Result<Vec<Rule>, LedgerError> {
     rows.into_iter()
         .map(|r| {
             Ok(Rule {
@@ -225,7 +247,16 @@ where
 {
     let mut conn = conn.acquire().await.map_err(db("acquiring a connection"))?;
     let j = find_journal(&mut *conn, journal).await?;
-    load_rules(&mut *conn, &[j.id]).await
+    let rows: Vec<RuleRow> = sqlx::query_as(
+        "SELECT r.id, r.journal_id, a.code, r.kind, r.layers, r.amount, r.description \
+         FROM gl_rules r LEFT JOIN gl_accounts a ON a.id = r.account_id \
+         WHERE r.journal_id = $1 ORDER BY r.id",
+    )
+    .bind(j.id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db("listing posting rules"))?;
+    rules_of(rows)
 }
 
 #[cfg(test)]

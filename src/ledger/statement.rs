@@ -109,7 +109,7 @@ where
          JOIN gl_transactions t ON t.id = e.txn_id \
          WHERE e.journal_id = $1 AND e.layer = ANY($2) AND a.kind = 'final' AND a.code LIKE $3 \
          AND e.ts >= $4 AND e.ts < $5 \
-         ORDER BY e.ts, e.seq, e.account_id, e.layer LIMIT $6",
+         ORDER BY e.ts, e.account_id, e.layer, e.shard, e.seq LIMIT $6",
     )
     .bind(j.id)
     .bind(layer_ids(layers))

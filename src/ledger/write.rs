@@ -1,5 +1,5 @@
 //! Writing a checked batch: the rows about to be inserted, the invariant asserted on exactly those
-//! rows, and the three array inserts (transactions, entries, running balances).
+//! rows, and the one statement that inserts transactions, entries and running balances.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -13,8 +13,8 @@ use super::journal::Journal;
 use super::layer::Layer;
 use super::transaction::NewTransaction;
 
-/// (journal id, account id, layer)
-pub(crate) type Key = (i64, i64, i16);
+/// (journal id, account id, layer, shard); unsharded accounts use shard 0 only.
+pub(crate) type Key = (i64, i64, i16, i16);
 
 /// The running state of one (journal, account, layer).
 #[derive(Clone, Copy)]
@@ -39,6 +39,7 @@ pub(crate) struct Rows {
     e_journal: Vec<i64>,
     e_account: Vec<i64>,
     e_layer: Vec<i16>,
+    e_shard: Vec<i16>,
     e_credit: Vec<bool>,
     e_amount: Vec<Decimal>,
     e_detail: Vec<String>,
@@ -77,6 +78,7 @@ impl Rows {
         self.e_journal.push(r.key.0);
         self.e_account.push(r.key.1);
         self.e_layer.push(r.key.2);
+        self.e_shard.push(r.key.3);
         self.e_credit.push(r.credit);
         self.e_amount.push(r.amount);
         self.e_detail.push(r.detail);
@@ -128,16 +130,45 @@ pub(crate) fn assert_balanced(rows: &Rows, journals: &[Journal]) -> Result<(), L
     Ok(())
 }
 
+/// Write the batch in one statement (one round trip): transactions, entries and the new running
+/// balances, as three data-modifying parts of a single `INSERT`.
 pub(crate) async fn write(
     tx: &mut Transaction<'_, Postgres>,
     out: &Rows,
     dirty: &BTreeSet<Key>,
     state: &HashMap<Key, Running>,
 ) -> Result<(), LedgerError> {
+    let mut b_journal = Vec::with_capacity(dirty.len());
+    let mut b_account = Vec::with_capacity(dirty.len());
+    let mut b_layer = Vec::with_capacity(dirty.len());
+    let mut b_shard = Vec::with_capacity(dirty.len());
+    let mut b_balance = Vec::with_capacity(dirty.len());
+    let mut b_seq = Vec::with_capacity(dirty.len());
+    let mut b_ts = Vec::with_capacity(dirty.len());
+    for k in dirty {
+        let Some(r) = state.get(k) else { continue };
+        b_journal.push(k.0);
+        b_account.push(k.1);
+        b_layer.push(k.2);
+        b_shard.push(k.3);
+        b_balance.push(r.balance);
+        b_seq.push(r.seq);
+        b_ts.push(r.last_ts);
+    }
     sqlx::query(
-        "INSERT INTO gl_transactions (id, journal_id, post_date, ts, detail, tags, reverses) \
-         SELECT * FROM UNNEST($1::uuid[], $2::int8[], $3::date[], $4::timestamptz[], $5::text[], \
-         $6::text[], $7::uuid[])",
+        "WITH t AS (INSERT INTO gl_transactions (id, journal_id, post_date, ts, detail, tags, reverses) \
+           SELECT * FROM UNNEST($1::uuid[], $2::int8[], $3::date[], $4::timestamptz[], $5::text[], \
+           $6::text[], $7::uuid[])), \
+         e AS (INSERT INTO gl_entries (txn_id, line, journal_id, account_id, layer, credit, amount, \
+           detail, ts, seq, running, shard) \
+           SELECT * FROM UNNEST($8::uuid[], $9::int2[], $10::int8[], $11::int8[], $12::int2[], \
+           $13::bool[], $14::numeric[], $15::text[], $16::timestamptz[], $17::int8[], $18::numeric[], \
+           $19::int2[])) \
+         INSERT INTO gl_balances (journal_id, account_id, layer, shard, balance, seq, last_ts) \
+         SELECT * FROM UNNEST($20::int8[], $21::int8[], $22::int2[], $23::int2[], $24::numeric[], \
+           $25::int8[], $26::timestamptz[]) \
+         ON CONFLICT (journal_id, account_id, layer, shard) DO UPDATE \
+         SET balance = EXCLUDED.balance, seq = EXCLUDED.seq, last_ts = EXCLUDED.last_ts",
     )
     .bind(&out.txn_id)
     .bind(&out.txn_journal)
@@ -146,15 +177,6 @@ pub(crate) async fn write(
     .bind(&out.txn_detail)
     .bind(&out.txn_tags)
     .bind(&out.txn_reverses)
-    .execute(&mut **tx)
-    .await
-    .map_err(db("inserting GL transactions"))?;
-    sqlx::query(
-        "INSERT INTO gl_entries (txn_id, line, journal_id, account_id, layer, credit, amount, detail, \
-         ts, seq, running) \
-         SELECT * FROM UNNEST($1::uuid[], $2::int2[], $3::int8[], $4::int8[], $5::int2[], $6::bool[], \
-         $7::numeric[], $8::text[], $9::timestamptz[], $10::int8[], $11::numeric[])",
-    )
     .bind(&out.e_txn)
     .bind(&out.e_line)
     .bind(&out.e_journal)
@@ -166,39 +188,16 @@ pub(crate) async fn write(
     .bind(&out.e_ts)
     .bind(&out.e_seq)
     .bind(&out.e_running)
-    .execute(&mut **tx)
-    .await
-    .map_err(db("inserting GL entries"))?;
-    let mut b_journal = Vec::with_capacity(dirty.len());
-    let mut b_account = Vec::with_capacity(dirty.len());
-    let mut b_layer = Vec::with_capacity(dirty.len());
-    let mut b_balance = Vec::with_capacity(dirty.len());
-    let mut b_seq = Vec::with_capacity(dirty.len());
-    let mut b_ts = Vec::with_capacity(dirty.len());
-    for k in dirty {
-        let Some(r) = state.get(k) else { continue };
-        b_journal.push(k.0);
-        b_account.push(k.1);
-        b_layer.push(k.2);
-        b_balance.push(r.balance);
-        b_seq.push(r.seq);
-        b_ts.push(r.last_ts);
-    }
-    sqlx::query(
-        "INSERT INTO gl_balances (journal_id, account_id, layer, balance, seq, last_ts) \
-         SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::int2[], $4::numeric[], $5::int8[], \
-         $6::timestamptz[]) \
-         ON CONFLICT (journal_id, account_id, layer) DO UPDATE \
-         SET balance = EXCLUDED.balance, seq = EXCLUDED.seq, last_ts = EXCLUDED.last_ts",
-    )
+    .bind(&out.e_shard)
     .bind(&b_journal)
     .bind(&b_account)
     .bind(&b_layer)
+    .bind(&b_shard)
     .bind(&b_balance)
     .bind(&b_seq)
     .bind(&b_ts)
     .execute(&mut **tx)
     .await
-    .map_err(db("updating running balances"))?;
+    .map_err(db("writing GL transactions, entries and running balances"))?;
     Ok(())
 }

@@ -5,5 +5,6 @@ mod concurrency;
 mod harness;
 mod http;
 mod post;
+mod shards;
 mod space;
 mod space_registry;
