@@ -189,6 +189,32 @@ mod tests {
         assert!(c.is_empty());
     }
 
+    #[test]
+    fn a_full_cache_drops_expired_entries_or_keeps_no_more() {
+        let c: TtlCache<usize, ()> = TtlCache::new(Duration::from_secs(5));
+        let t0 = Instant::now();
+        for k in 0..MAX_ENTRIES {
+            c.insert_at(k, (), t0);
+        }
+        c.insert_at(MAX_ENTRIES, (), t0 + Duration::from_secs(1));
+        assert_eq!(c.len(), MAX_ENTRIES, "full of live entries: not kept");
+        assert_eq!(c.get_at(&MAX_ENTRIES, t0), None);
+        c.insert_at(0, (), t0 + Duration::from_secs(1));
+        assert_eq!(
+            c.get_at(&0, t0 + Duration::from_secs(5)),
+            Some(()),
+            "a refresh is kept"
+        );
+        let later = t0 + Duration::from_secs(5);
+        c.insert_at(MAX_ENTRIES, (), later);
+        assert_eq!(
+            c.len(),
+            2,
+            "expired entries dropped: the refreshed one and the new one"
+        );
+        assert_eq!(c.get_at(&MAX_ENTRIES, later), Some(()));
+    }
+
     #[tokio::test]
     async fn only_found_values_are_cached() {
         let c: TtlCache<u8, u32> = TtlCache::new(Duration::from_secs(60));

@@ -172,3 +172,34 @@ impl PoolCaches {
         cache
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lazy_pool() -> Arc<PgPool> {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .connect_lazy("postgres://localhost/none")
+            .expect("a lazy pool needs no server");
+        Arc::new(pool)
+    }
+
+    #[tokio::test]
+    async fn one_cache_per_deployed_pool() {
+        let caches = PoolCaches {
+            ttl: Duration::from_secs(5),
+            by_pool: Mutex::new(Vec::new()),
+        };
+        let (a, b) = (lazy_pool(), lazy_pool());
+        let ca = caches.of(&a);
+        assert!(Arc::ptr_eq(&ca, &caches.of(&a)), "same pool, same cache");
+        assert!(
+            !Arc::ptr_eq(&ca, &caches.of(&b)),
+            "another pool, another cache"
+        );
+        drop(a);
+        let _ = caches.of(&b);
+        let held = caches.by_pool.lock().map(|v| v.len()).unwrap_or(0);
+        assert_eq!(held, 1, "the cache of an undeployed pool is dropped");
+    }
+}
