@@ -317,8 +317,9 @@ pub struct NewTranlog {
 /// flush before the authorization even starts. Safe because whatever the switch answers is committed
 /// later with `synchronous_commit` on — LogIt's completion of this row, in the money participant's DB
 /// transaction or on its own — and that commit flushes the WAL up to itself, this insert included. A
-/// crash can only lose the opening row of a request that was never answered and moved no money; its
-/// retransmission is then processed afresh. The UNIQUE retransmission keys work on visibility (an
+/// crash can only lose the opening row of a request that was never answered and moved no money (or
+/// answered 9113/1812, which commit nothing and move nothing); its retransmission is then processed
+/// afresh. The UNIQUE retransmission keys work on visibility (an
 /// async commit is visible at once), not durability.
 pub async fn insert_tranlog(pool: &PgPool, t: &NewTranlog) -> Result<Result<i64, i64>, JcardError> {
     let id: Option<i64> = sqlx::query_scalar(
