@@ -4,12 +4,14 @@
 //!
 //! Map: `txntype` reads MTI + DE 3; `keys` are the context keys; `pan` protects card numbers;
 //! `store` reads entities and writes the tranlog; `money` builds and posts GL transactions;
-//! `fixtures` loads entities from YAML; `participants/` has one file per participant.
+//! `fixtures` loads entities from YAML; `cache` keeps rarely changing reference data (acquirers,
+//! terminals, fees, velocity limits) for a TTL; `participants/` has one file per participant.
 //! Invariants: an approved money movement is one balanced GL transaction posted in the same DB
 //! transaction as its tranlog row; a decline posts nothing; a retransmission posts nothing.
 //! `fraud_score` is the worked example of `docs/custom-participant.md`.
 //! See docs/jcard.md and docs/fixtures.md.
 
+pub mod cache;
 pub mod error;
 pub mod fixtures;
 pub mod fraud_score;
@@ -20,11 +22,13 @@ pub mod participants;
 pub mod store;
 pub mod txntype;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 
 use sqlx::PgPool;
 use switchyard::txn::{Participant, ParticipantRegistry};
 
+pub use cache::RefCache;
 pub use error::JcardError;
 pub use pan::PanKey;
 
@@ -33,19 +37,30 @@ pub const PAN_KEY_ENV: &str = "SWITCHYARD_PAN_KEY";
 /// The working directory's var dir (as the default ledger's), where a generated PAN key is kept.
 pub const VAR_DIR: &str = "var";
 
-/// What every jCard participant shares: the database and the PAN key.
+/// What every jCard participant shares: the database, the PAN key and the reference-data cache.
 #[derive(Debug, Clone)]
 pub struct Jcard {
     /// Pool on the database holding the ledger and the jCard tables.
     pub pool: PgPool,
     /// Key for PAN hashes.
     pub pan_key: PanKey,
+    /// Acquirers, terminals, fees and velocity limits read from `pool`, kept for a TTL.
+    pub cache: Arc<RefCache>,
 }
 
 impl Jcard {
-    /// An environment over `pool` with `pan_key`.
+    /// An environment over `pool` with `pan_key`, caching reference data for [`cache::DEFAULT_TTL`].
     pub fn new(pool: PgPool, pan_key: PanKey) -> Arc<Jcard> {
-        Arc::new(Jcard { pool, pan_key })
+        Jcard::with_cache(pool, pan_key, RefCache::new(cache::DEFAULT_TTL))
+    }
+
+    /// An environment over `pool` with `pan_key` and `cache` (which must hold data of `pool` only).
+    pub fn with_cache(pool: PgPool, pan_key: PanKey, cache: Arc<RefCache>) -> Arc<Jcard> {
+        Arc::new(Jcard {
+            pool,
+            pan_key,
+            cache,
+        })
     }
 }
 
@@ -106,10 +121,17 @@ pub fn register_jcard(registry: &mut ParticipantRegistry, jcard: &Arc<Jcard>) {
 
 /// Register every jCard participant for a deployed container: each factory takes its database pool
 /// from the deployed `ledger` component named by its config key `ledger` (default `ledger`), and
-/// hashes PANs with `pan_key` (refused when empty).
-pub fn register_deployed(registry: &mut ParticipantRegistry, pan_key: PanKey) {
+/// hashes PANs with `pan_key` (refused when empty). Participants over the same deployed pool share one
+/// reference-data cache keeping lookups for `cache_ttl` (zero disables it; the binary reads
+/// [`cache::TTL_ENV`]).
+pub fn register_deployed(registry: &mut ParticipantRegistry, pan_key: PanKey, cache_ttl: Duration) {
+    let caches = Arc::new(PoolCaches {
+        ttl: cache_ttl,
+        by_pool: Mutex::new(Vec::new()),
+    });
     for &name in NAMES {
         let key = pan_key.clone();
+        let caches = Arc::clone(&caches);
         registry.register(name, move |input| {
             if key.is_empty() {
                 return Err(input.error(format!("set {PAN_KEY_ENV} (the PAN hashing key)")));
@@ -121,8 +143,63 @@ pub fn register_deployed(registry: &mut ParticipantRegistry, pan_key: PanKey) {
                 None => "ledger".to_owned(),
             };
             let pool = input.resource::<PgPool>("ledger", &ledger)?;
-            let env = Jcard::new((*pool).clone(), key.clone());
+            let cache = caches.of(&pool);
+            let env = Jcard::with_cache((*pool).clone(), key.clone(), cache);
             participants::build(&env, name, &cfg).map_err(|e| input.error(e))
         });
+    }
+}
+
+/// One reference-data cache per deployed pool (a cache must never answer for another database).
+struct PoolCaches {
+    ttl: Duration,
+    by_pool: Mutex<Vec<(Weak<PgPool>, Arc<RefCache>)>>,
+}
+
+impl PoolCaches {
+    /// The cache of `pool`, created on first use; caches of undeployed pools are dropped.
+    fn of(&self, pool: &Arc<PgPool>) -> Arc<RefCache> {
+        let mut by_pool = self.by_pool.lock().unwrap_or_else(|e| e.into_inner());
+        by_pool.retain(|(p, _)| p.strong_count() > 0);
+        if let Some((_, c)) = by_pool
+            .iter()
+            .find(|(p, _)| p.upgrade().is_some_and(|p| Arc::ptr_eq(&p, pool)))
+        {
+            return Arc::clone(c);
+        }
+        let cache = RefCache::new(self.ttl);
+        by_pool.push((Arc::downgrade(pool), Arc::clone(&cache)));
+        cache
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lazy_pool() -> Arc<PgPool> {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .connect_lazy("postgres://localhost/none")
+            .expect("a lazy pool needs no server");
+        Arc::new(pool)
+    }
+
+    #[tokio::test]
+    async fn one_cache_per_deployed_pool() {
+        let caches = PoolCaches {
+            ttl: Duration::from_secs(5),
+            by_pool: Mutex::new(Vec::new()),
+        };
+        let (a, b) = (lazy_pool(), lazy_pool());
+        let ca = caches.of(&a);
+        assert!(Arc::ptr_eq(&ca, &caches.of(&a)), "same pool, same cache");
+        assert!(
+            !Arc::ptr_eq(&ca, &caches.of(&b)),
+            "another pool, another cache"
+        );
+        drop(a);
+        let _ = caches.of(&b);
+        let held = caches.by_pool.lock().map(|v| v.len()).unwrap_or(0);
+        assert_eq!(held, 1, "the cache of an undeployed pool is dropped");
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use rust_decimal::Decimal;
 use sqlx::{Postgres, Transaction};
-use switchyard::ledger::{post, AccountCode, Layer, LedgerError, NewTransaction, Side};
+use switchyard::ledger::{post_batch, AccountCode, Layer, LedgerError, NewTransaction, Side};
 use switchyard::txn::{Action, Context, ResultCode, EXTENDED_RESULT, RESULT_CODE};
 use tokio::sync::Mutex;
 use uuid::Uuid;
@@ -142,12 +142,23 @@ pub fn offset_of<'a>(
 /// A boxed, `Send` future (keeps sqlx's higher-ranked bounds out of the participants' futures).
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
-/// Post `t` in `tx`.
+/// Post `t` in `tx`. After an `Err` every caller declines and drops `tx` (rolled back, with
+/// whatever else it wrote, e.g. an original's mark), so a refusal needs no savepoint of its own.
+///
+/// `post_batch` directly rather than `ledger::post`, which would wrap it in a SAVEPOINT/RELEASE
+/// pair (two more statements per authorization): a refused transaction (`post_batch`'s inner `Err`)
+/// wrote nothing, and after a database error (the outer `Err`) the DB transaction is unusable
+/// anyway.
 pub fn post_in<'a>(
     tx: &'a mut Transaction<'static, Postgres>,
     t: &'a NewTransaction,
 ) -> BoxFuture<'a, Result<switchyard::ledger::Posted, LedgerError>> {
-    Box::pin(async move { post(&mut **tx, t).await })
+    Box::pin(async move {
+        let mut results = post_batch(tx, std::slice::from_ref(t)).await?;
+        results
+            .pop()
+            .ok_or_else(|| LedgerError::Invariant("post_batch returned no result".into()))?
+    })
 }
 
 /// Balance of `account` over `layers` in `tx`.

@@ -182,6 +182,93 @@ pub async fn find_account<'e>(
     .map_err(db("reading a cardholder account"))
 }
 
+/// A card product's velocity limit (`jc_velocity_limits`).
+#[derive(Debug, Clone)]
+pub struct VelocityLimit {
+    /// Name, for the decline reason.
+    pub name: String,
+    /// Window in seconds.
+    pub period: i32,
+    /// ISO 4217 numeric currency it counts.
+    pub currency: i16,
+    /// Most approved transactions in the window.
+    pub max_count: Option<i32>,
+    /// Most amount in the window.
+    pub max_amount: Option<Decimal>,
+    /// Transaction types counted (none: every debit).
+    pub types: Vec<String>,
+}
+
+/// Product `product`'s velocity limits, by name.
+pub async fn velocity_limits<'e>(
+    exec: impl PgExecutor<'e>,
+    product: i64,
+) -> Result<Vec<VelocityLimit>, JcardError> {
+    let rows = sqlx::query(
+        "SELECT name, period_seconds, currency, max_count, max_amount, txn_types \
+         FROM jc_velocity_limits WHERE product_id = $1 ORDER BY name",
+    )
+    .bind(product)
+    .fetch_all(exec)
+    .await
+    .map_err(db("reading velocity limits"))?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(VelocityLimit {
+                name: r.try_get("name")?,
+                period: r.try_get("period_seconds")?,
+                currency: r.try_get("currency")?,
+                max_count: r.try_get("max_count")?,
+                max_amount: r.try_get("max_amount")?,
+                types: r.try_get("txn_types")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(db("reading velocity limits"))
+}
+
+/// A product's fees for one transaction type and currency (zero when not set).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FeeRates {
+    /// `TYPE.flat.CCY`.
+    pub flat: Decimal,
+    /// `TYPE.%.CCY`, percent of the amount.
+    pub percent: Decimal,
+}
+
+/// Product `product`'s fees for `txn_type` in `currency`.
+pub async fn product_fees<'e>(
+    exec: impl PgExecutor<'e>,
+    product: i64,
+    txn_type: &str,
+    currency: u16,
+) -> Result<FeeRates, JcardError> {
+    let flat_key = format!("{txn_type}.flat.{currency}");
+    let pct_key = format!("{txn_type}.%.{currency}");
+    let rows =
+        sqlx::query("SELECT kind, amount FROM jc_fees WHERE product_id = $1 AND kind = ANY($2)")
+            .bind(product)
+            .bind([flat_key.clone(), pct_key])
+            .fetch_all(exec)
+            .await
+            .map_err(db("reading fees"))?;
+    let mut rates = FeeRates::default();
+    for r in rows {
+        let (Ok(kind), Ok(v)) = (
+            r.try_get::<String, _>("kind"),
+            r.try_get::<Decimal, _>("amount"),
+        ) else {
+            continue;
+        };
+        if kind == flat_key {
+            rates.flat = v;
+        } else {
+            rates.percent = v;
+        }
+    }
+    Ok(rates)
+}
+
 /// The fields a new tranlog row starts with.
 #[derive(Debug, Clone, Default)]
 pub struct NewTranlog {
@@ -224,11 +311,22 @@ pub struct NewTranlog {
 /// Insert a tranlog row; `Err(existing id)` inside `Ok` when it repeats a row already logged: the same
 /// (acquirer, TID, STAN, DE 7), or — a repeat with a new DE 7 — the same (acquirer, TID, STAN, DE 12,
 /// repeat-folded MTI). Both keys are UNIQUE, so racing duplicates insert once.
+///
+/// The insert commits asynchronously (`synchronous_commit` off for its own implicit transaction
+/// only, set in the same statement: one round trip): an autocommitted insert would wait for a WAL
+/// flush before the authorization even starts. Safe because whatever the switch answers is committed
+/// later with `synchronous_commit` on — LogIt's completion of this row, in the money participant's DB
+/// transaction or on its own — and that commit flushes the WAL up to itself, this insert included. A
+/// crash can only lose the opening row of a request that was never answered and moved no money (or
+/// answered 9113/1812, which commit nothing and move nothing); its retransmission is then processed
+/// afresh. The UNIQUE retransmission keys work on visibility (an
+/// async commit is visible at once), not durability.
 pub async fn insert_tranlog(pool: &PgPool, t: &NewTranlog) -> Result<Result<i64, i64>, JcardError> {
     let id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO jc_tranlog (node_txn_id, mti, pcode, txn_type, amount, currency, acquirer_fee, \
             stan, rrn, transmission, local_time, acquirer, tid, mid, original_key, masked_pan, batch) \
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17) \
+         SELECT $1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17 \
+         FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit \
          ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind(t.node_txn_id)

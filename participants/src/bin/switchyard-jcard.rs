@@ -2,11 +2,13 @@
 //! `acme.FraudScore`), e.g. `switchyard-jcard run` (or `switchyard jcard run` through the core CLI's
 //! external subcommands). It is also the plugin that plain `switchyard run` hands a deploy directory
 //! naming `jcard.*` participants to. PANs are hashed with `SWITCHYARD_PAN_KEY`, else with the key
-//! kept in `./var/pan.key` (generated on first use).
+//! kept in `./var/pan.key` (generated on first use). Reference data (acquirers, terminals, fees,
+//! velocity limits) is cached for `SWITCHYARD_JCARD_CACHE_TTL` seconds (default 5, `0` disables).
 
 use std::path::Path;
 
 use switchyard::txn::ParticipantRegistry;
+use switchyard_participants::cache::{parse_ttl, DEFAULT_TTL, TTL_ENV};
 use switchyard_participants::{register, register_deployed, PanKey, PAN_KEY_ENV, VAR_DIR};
 
 fn main() -> std::process::ExitCode {
@@ -19,6 +21,16 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    register_deployed(&mut registry, key);
+    let cache_ttl = match std::env::var(TTL_ENV) {
+        Ok(v) => match parse_ttl(&v) {
+            Ok(ttl) => ttl,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+        },
+        Err(_) => DEFAULT_TTL,
+    };
+    register_deployed(&mut registry, key, cache_ttl);
     switchyard::cli::main_with(registry)
 }

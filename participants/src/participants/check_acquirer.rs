@@ -1,5 +1,6 @@
 //! `jcard.CheckAcquirer`: the acquirer named by DE 32 must exist and be active (else 1823); its
-//! transaction and fee accounts are what money participants credit.
+//! transaction and fee accounts are what money participants credit. Found acquirers come through the
+//! reference-data cache (`cache`): a status change takes effect within its TTL, a new acquirer at once.
 
 use std::sync::Arc;
 
@@ -28,7 +29,13 @@ impl Participant for CheckAcquirer {
         let Some(acq) = req.get_str(32) else {
             return decline(ctx, rc::MISSING_FIELD, "missing field 32");
         };
-        match find_acquirer(&self.0.pool, acq).await {
+        let env = &self.0;
+        let found = env
+            .cache
+            .acquirers
+            .get_or_load(acq.to_owned(), find_acquirer(&env.pool, acq))
+            .await;
+        match found {
             Ok(Some((info, true))) => {
                 ctx.put(&ACQUIRER, info);
                 pass()

@@ -1,5 +1,7 @@
 //! `jcard.CheckTerminal`: the merchant DE 42 must be registered under acquirer DE 32 and active
-//! (1821), and the terminal DE 41 known under that merchant (1819) and active (1820).
+//! (1821), and the terminal DE 41 known under that merchant (1819) and active (1820). Found terminals
+//! and merchants come through the reference-data cache (`cache`): a status change takes effect within
+//! its TTL, a new terminal or merchant at once.
 
 use std::sync::Arc;
 
@@ -7,6 +9,7 @@ use async_trait::async_trait;
 use switchyard::txn::{Action, Context, Participant};
 
 use super::{is_retransmission, pass, request};
+use crate::cache::{MerchantKey, TerminalKey};
 use crate::money::{decline, failed, rc};
 use crate::store::{merchant_known, terminal_status};
 use crate::Jcard;
@@ -14,6 +17,22 @@ use crate::Jcard;
 /// Checks the terminal.
 #[derive(Debug)]
 pub struct CheckTerminal(pub Arc<Jcard>);
+
+impl CheckTerminal {
+    /// True if merchant `mid` is registered under acquirer `acq` (only known merchants are cached).
+    async fn merchant_known(&self, acq: &str, mid: &str) -> Result<bool, crate::JcardError> {
+        let env = &self.0;
+        let key = MerchantKey {
+            acquirer: acq.to_owned(),
+            mid: mid.to_owned(),
+        };
+        let load = async {
+            let known = merchant_known(&env.pool, acq, mid).await?;
+            Ok::<_, crate::JcardError>(known.then_some(()))
+        };
+        Ok(env.cache.merchants.get_or_load(key, load).await?.is_some())
+    }
+}
 
 #[async_trait]
 impl Participant for CheckTerminal {
@@ -30,7 +49,18 @@ impl Participant for CheckTerminal {
         let Some(mid) = req.get_str(42).map(str::trim_end) else {
             return decline(ctx, rc::MISSING_FIELD, "missing field 42");
         };
-        match terminal_status(&self.0.pool, acq, mid, tid).await {
+        let env = &self.0;
+        let key = TerminalKey {
+            acquirer: acq.to_owned(),
+            mid: mid.to_owned(),
+            tid: tid.to_owned(),
+        };
+        let status = env
+            .cache
+            .terminals
+            .get_or_load(key, terminal_status(&env.pool, acq, mid, tid))
+            .await;
+        match status {
             Ok(Some((true, true))) => pass(),
             Ok(Some((false, _))) => decline(ctx, rc::INVALID_MERCHANT, "merchant not active"),
             Ok(Some((true, false))) => decline(
@@ -38,7 +68,7 @@ impl Participant for CheckTerminal {
                 rc::INACTIVE_TERMINAL,
                 format!("terminal {tid} not active"),
             ),
-            Ok(None) => match merchant_known(&self.0.pool, acq, mid).await {
+            Ok(None) => match self.merchant_known(acq, mid).await {
                 Ok(true) => decline(ctx, rc::INVALID_TERMINAL, format!("unknown terminal {tid}")),
                 Ok(false) => decline(ctx, rc::INVALID_MERCHANT, format!("unknown merchant {mid}")),
                 Err(e) => failed(ctx, "jcard.CheckTerminal", &e),

@@ -1,7 +1,8 @@
 //! `jcard.CheckVelocity`: the card product's velocity limits — at most `max_count` approved
 //! transactions and `max_amount` per card within the period, counting this one — over the listed
 //! transaction types (all debits when none are listed). Over the count → 1023, over the amount → 1021.
-//! Reversed and voided transactions do not count.
+//! Reversed and voided transactions do not count. The limits come through the reference-data cache
+//! (`cache`), so a change takes effect within its TTL; the usage is always read afresh.
 
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ use super::{is_retransmission, pass};
 use crate::error::{db, JcardError};
 use crate::keys::{AMOUNT, CARD, TXN_TYPE};
 use crate::money::{decline, failed, rc};
+use crate::store::{velocity_limits, VelocityLimit};
 use crate::Jcard;
 
 /// Checks velocity limits.
@@ -22,43 +24,10 @@ pub struct CheckVelocity(pub Arc<Jcard>);
 
 const DEBITS: &[&str] = &["Purchase", "CashAdvance", "CashBack", "QuasiCash"];
 
-struct Limit {
-    name: String,
-    period: i32,
-    currency: i16,
-    max_count: Option<i32>,
-    max_amount: Option<Decimal>,
-    types: Vec<String>,
-}
-
-async fn limits(env: &Jcard, product: i64) -> Result<Vec<Limit>, JcardError> {
-    let rows = sqlx::query(
-        "SELECT name, period_seconds, currency, max_count, max_amount, txn_types \
-         FROM jc_velocity_limits WHERE product_id = $1 ORDER BY name",
-    )
-    .bind(product)
-    .fetch_all(&env.pool)
-    .await
-    .map_err(db("reading velocity limits"))?;
-    rows.into_iter()
-        .map(|r| {
-            Ok(Limit {
-                name: r.try_get("name")?,
-                period: r.try_get("period_seconds")?,
-                currency: r.try_get("currency")?,
-                max_count: r.try_get("max_count")?,
-                max_amount: r.try_get("max_amount")?,
-                types: r.try_get("txn_types")?,
-            })
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(db("reading velocity limits"))
-}
-
 async fn usage(
     env: &Jcard,
     card: i64,
-    l: &Limit,
+    l: &VelocityLimit,
     types: &[String],
 ) -> Result<(i64, Decimal), JcardError> {
     let row = sqlx::query(
@@ -93,11 +62,16 @@ impl Participant for CheckVelocity {
         ) else {
             return pass();
         };
-        let ls = match limits(&self.0, card.product_id).await {
-            Ok(l) => l,
+        let env = &self.0;
+        let load = async {
+            let ls = velocity_limits(&env.pool, card.product_id).await?;
+            Ok::<_, JcardError>(Some(Arc::new(ls)))
+        };
+        let ls = match env.cache.velocity.get_or_load(card.product_id, load).await {
+            Ok(ls) => ls.unwrap_or_default(),
             Err(e) => return failed(ctx, "jcard.CheckVelocity", &e),
         };
-        for l in &ls {
+        for l in ls.iter() {
             let types: Vec<String> = if l.types.is_empty() {
                 DEBITS.iter().map(|s| (*s).to_owned()).collect()
             } else {

@@ -1,20 +1,21 @@
 //! `jcard.Fees`: the issuer's fees for this transaction from the card product — `TYPE.flat.CCY` plus
 //! `TYPE.%.CCY` percent of the amount (e.g. `CashAdvance.flat.840`, `CashAdvance.%.840`), rounded to the
 //! currency's minor unit, half away from zero. The money participant posts them to the product's fee
-//! account in the same GL transaction as the amount.
+//! account in the same GL transaction as the amount. The rates come through the reference-data cache
+//! (`cache`), so a fee change takes effect within its TTL.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use rust_decimal::{Decimal, RoundingStrategy};
-use sqlx::Row;
 use switchyard::txn::{Action, Context, Participant};
 
 use super::{is_retransmission, pass};
-use crate::error::db;
+use crate::cache::FeeKey;
 use crate::keys::{AMOUNT, CARD, FEES, TXN_TYPE};
 use crate::money::failed;
-use crate::Jcard;
+use crate::store::product_fees;
+use crate::{Jcard, JcardError};
 
 /// Computes fees.
 #[derive(Debug)]
@@ -39,38 +40,29 @@ impl Participant for Fees {
         ) else {
             return pass();
         };
-        let cur = amount.currency.code;
-        let flat_key = format!("{}.flat.{cur}", tt.name());
-        let pct_key = format!("{}.%.{cur}", tt.name());
-        let rows = sqlx::query(
-            "SELECT kind, amount FROM jc_fees WHERE product_id = $1 AND kind = ANY($2)",
-        )
-        .bind(card.product_id)
-        .bind([flat_key.clone(), pct_key])
-        .fetch_all(&self.0.pool)
-        .await
-        .map_err(db("reading fees"));
-        let rows = match rows {
-            Ok(r) => r,
+        let key = FeeKey {
+            product_id: card.product_id,
+            txn_type: tt.name(),
+            currency: amount.currency.code,
+        };
+        let env = &self.0;
+        // No fees configured is an answer too: cached like any other.
+        let load = async {
+            let rates = product_fees(&env.pool, key.product_id, key.txn_type, key.currency).await?;
+            Ok::<_, JcardError>(Some(rates))
+        };
+        let rates = match env.cache.fees.get_or_load(key, load).await {
+            Ok(r) => r.unwrap_or_default(),
             Err(e) => return failed(ctx, "jcard.Fees", &e),
         };
-        let (mut flat, mut pct) = (Decimal::ZERO, Decimal::ZERO);
-        for r in rows {
-            let (Ok(kind), Ok(v)) = (
-                r.try_get::<String, _>("kind"),
-                r.try_get::<Decimal, _>("amount"),
-            ) else {
-                continue;
-            };
-            if kind == flat_key {
-                flat = v;
-            } else {
-                pct = v;
-            }
-        }
         ctx.put_persistent(
             &FEES,
-            fee(flat, pct, amount.value, amount.currency.exponent),
+            fee(
+                rates.flat,
+                rates.percent,
+                amount.value,
+                amount.currency.exponent,
+            ),
         );
         pass()
     }

@@ -59,7 +59,11 @@ impl Deployed {
         .expect("write");
         let mut reg = ParticipantRegistry::with_builtins();
         register(&mut reg);
-        register_deployed(&mut reg, PanKey::new(super::PAN_KEY.to_vec()));
+        register_deployed(
+            &mut reg,
+            PanKey::new(super::PAN_KEY.to_vec()),
+            switchyard_participants::cache::DEFAULT_TTL,
+        );
         let services = Services {
             health: Arc::new(HealthBoard::default()),
             prometheus: None,

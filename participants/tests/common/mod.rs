@@ -103,8 +103,17 @@ fn p(env: &Arc<Jcard>, name: &'static str) -> Named {
 impl Switch {
     /// Start: fixtures loaded, jCard chain with the CMF routes.
     pub async fn start() -> Switch {
+        Switch::start_with_cache_ttl(switchyard_participants::cache::DEFAULT_TTL).await
+    }
+
+    /// `start`, with reference data cached for `ttl` (zero: not cached).
+    pub async fn start_with_cache_ttl(ttl: Duration) -> Switch {
         let db = fixture_db().await;
-        let env = Jcard::new(db.pool.clone(), PanKey::new(PAN_KEY.to_vec()));
+        let env = Jcard::with_cache(
+            db.pool.clone(),
+            PanKey::new(PAN_KEY.to_vec()),
+            switchyard_participants::RefCache::new(ttl),
+        );
         let g = |names: &[&'static str]| names.iter().map(|n| p(&env, n)).collect::<Vec<_>>();
         let checks = [
             "jcard.CheckAcquirer",
