@@ -128,6 +128,22 @@ fn db_and_ledger_commands_end_to_end() {
     );
     let (ok, text) = switchyard(&var, &["ledger", "accounts", "--journal", "jcard"]);
     assert!(ok && text.contains("Alice"), "{text}");
+    let (ok, text) = switchyard(&var, &["ledger", "shards", "21.001.00840", "4"]);
+    assert!(ok && text.contains("4 running-balance shards"), "{text}");
+    let (ok, text) = switchyard(&var, &["ledger", "accounts"]);
+    let alice = text.lines().find(|l| l.starts_with("21.001.00840"));
+    assert!(
+        alice.is_some_and(|l| l.split_whitespace().nth(4) == Some("4")),
+        "{text}"
+    );
+    let (ok2, text) = switchyard(&var, &["ledger", "shards", "2", "4"]);
+    assert!(
+        ok && !ok2 && text.contains("not found"),
+        "composite: {text}"
+    );
+    // the balance is unchanged by sharding, and the audit still passes
+    let (ok, text) = switchyard(&var, &["ledger", "balance", "2"]);
+    assert!(ok && text.trim().ends_with(": 25"), "{text}");
     let (ok, text) = switchyard(&var, &["ledger", "check"]);
     assert!(ok && text.contains("ledger OK"), "{text}");
     let (ok, text) = switchyard(&var, &["ledger", "balance", "9"]);

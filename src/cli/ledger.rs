@@ -7,7 +7,7 @@ use clap::Subcommand;
 use sqlx::PgPool;
 
 use super::db::DbTarget;
-use crate::ledger::account::{find_account, list_accounts};
+use crate::ledger::account::{find_account, list_accounts, set_account_shards};
 use crate::ledger::balance::{all_nets, rolled_up};
 use crate::ledger::chart::{import_chart, Chart};
 use crate::ledger::journal::{find_journal, list_journals, Journal};
@@ -63,6 +63,15 @@ pub enum LedgerCommand {
     },
     /// Audit: transactions balanced per double-entry layer, cached balances equal to entries.
     Check(DbTarget),
+    /// Set the running-balance shards of a hot final account (1 = not sharded; docs/ledger.md).
+    Shards {
+        /// Account code, e.g. 22.001.00840.
+        account: String,
+        /// Shards, 1 to 256; at least the connections posting to it at once.
+        shards: i16,
+        #[command(flatten)]
+        db: DbTarget,
+    },
     /// Create the journals, accounts and rules of a YAML chart file (all or nothing).
     ImportChart {
         /// The chart file.
@@ -124,16 +133,17 @@ async fn run_async(cmd: LedgerCommand) -> anyhow::Result<()> {
             let accounts = list_accounts(&pool).await?;
             let Some(name) = name else {
                 println!(
-                    "{:<24} {:<9} {:<6} {:<4} description",
-                    "code", "kind", "nature", "cur"
+                    "{:<24} {:<9} {:<6} {:<4} {:<6} description",
+                    "code", "kind", "nature", "cur", "shards"
                 );
                 for a in &accounts {
                     println!(
-                        "{:<24} {:<9} {:<6} {:<4} {}",
+                        "{:<24} {:<9} {:<6} {:<4} {:<6} {}",
                         a.code.as_str(),
                         a.kind.as_str(),
                         a.nature.as_str(),
                         a.currency.as_deref().unwrap_or("-"),
+                        a.shards,
                         a.description
                     );
                 }
@@ -265,6 +275,17 @@ async fn run_async(cmd: LedgerCommand) -> anyhow::Result<()> {
                 }
                 Some(d) => bail!("ledger check failed: {d}"),
             }
+        }
+        LedgerCommand::Shards {
+            account,
+            shards,
+            db,
+        } => {
+            let code = AccountCode::new(account)?;
+            let pool = db.pool(2).await?;
+            set_account_shards(&pool, &code, shards).await?;
+            println!("{code}: {shards} running-balance shards");
+            Ok(())
         }
         LedgerCommand::ImportChart { file, db } => {
             let text = std::fs::read_to_string(&file)

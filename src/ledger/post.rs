@@ -71,18 +71,21 @@ struct HotShard {
     account: LockedAccount,
 }
 
-type BalanceRow = (i64, i64, i16, i16, Decimal, i64, DateTime<Utc>);
-
-fn running_of(r: &BalanceRow) -> ((i64, i64, i16, i16), Running) {
-    (
-        (r.0, r.1, r.2, r.3),
-        Running {
-            balance: r.4,
-            seq: r.5,
-            last_ts: r.6,
-        },
-    )
-}
+/// A row of `read_balances`: source (0 hot, 1 locked account), journal, account, layer, then the
+/// shard row (absent for a hot key without a free shard) and the hot account's code, kind, nature.
+type ReadRow = (
+    i16,
+    i64,
+    i64,
+    i16,
+    Option<i16>,
+    Option<Decimal>,
+    Option<i64>,
+    Option<DateTime<Utc>>,
+    String,
+    String,
+    String,
+);
 
 /// Read the running balances of the locked `(journal, account)` pairs and lock one free shard row of
 /// each hot `(journal, account code, layer)`, in one statement. A hot key with no free row (its rows
@@ -98,11 +101,11 @@ async fn read_balances(
     let hot_layers: Vec<i16> = hot_keys.iter().map(|k| k.2).collect();
     // Hot rows come first (source 0) with the account's metadata; FOR UPDATE in the lateral
     // sub-select returns the latest committed version of the row it locks.
-    let rows: Vec<(i16, i64, i64, i16, Option<i16>, Option<Decimal>, Option<i64>, Option<DateTime<Utc>>, String, String, String)> =
+    let rows: Vec<ReadRow> =
         sqlx::query_as(
             "SELECT 0::int2, k.journal_id, a.id, k.layer, s.shard, s.balance, s.seq, s.last_ts, \
                     a.code, a.kind, a.nature \
-             FROM UNNEST($3::int8[], $4::text[], $5::int2[]) WITH ORDINALITY AS k(journal_id, code, layer, n) \
+             FROM UNNEST($3::int8[], $4::text[], $5::int2[]) AS k(journal_id, code, layer) \
              JOIN gl_accounts a ON a.code = k.code AND a.shards > 1 \
              LEFT JOIN LATERAL (SELECT b.shard, b.balance, b.seq, b.last_ts FROM gl_balances b \
                  WHERE b.journal_id = k.journal_id AND b.account_id = a.id AND b.layer = k.layer \
@@ -130,9 +133,12 @@ async fn read_balances(
             if let (Some(shard), Some(balance), Some(seq), Some(last_ts)) =
                 (shard, balance, seq, last_ts)
             {
-                let (k, r) =
-                    running_of(&(journal_id, account_id, layer, shard, balance, seq, last_ts));
-                state.insert(k, r);
+                let running = Running {
+                    balance,
+                    seq,
+                    last_ts,
+                };
+                state.insert((journal_id, account_id, layer, shard), running);
             }
             continue;
         }
