@@ -7,6 +7,8 @@ use uuid::Uuid;
 
 use super::error::{db, LedgerError};
 use super::layer::Layer;
+use super::rules::{rules_from_json, Rule, RuleJson};
+use sqlx::types::Json;
 
 /// A layer a journal accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -211,13 +213,16 @@ pub async fn find_journal<'e, E: PgExecutor<'e>>(
         .ok_or_else(|| LedgerError::JournalNotFound(name.to_string()))
 }
 
-/// The journals with these names, and which of `ids` are already posted — one round trip for
-/// `post_batch`. (With no journal found nothing can post, so the ids do not matter then.)
-pub(crate) async fn find_journals_and_posted<'e, E: PgExecutor<'e>>(
+/// What `post_batch` reads before taking any lock, in one round trip: the journals named `names`,
+/// which of `ids` are already posted, and the rules of those journals that name no account or one of
+/// the accounts `prefixes` (see `rules::prefixes_of`). With no journal found nothing can post, so the
+/// other two do not matter then.
+pub(crate) async fn post_context<'e, E: PgExecutor<'e>>(
     exec: E,
     names: &[String],
     ids: &[Uuid],
-) -> Result<(Vec<Journal>, Vec<Uuid>), LedgerError> {
+    prefixes: &[String],
+) -> Result<(Vec<Journal>, Vec<Uuid>, Vec<Rule>), LedgerError> {
     type Row = (
         i64,
         String,
@@ -229,24 +234,41 @@ pub(crate) async fn find_journals_and_posted<'e, E: PgExecutor<'e>>(
         Option<i16>,
         Option<bool>,
         Vec<Uuid>,
+        Json<Vec<RuleJson>>,
     );
-    let rows: Vec<Row> = sqlx::query_as(
+    let mut rows: Vec<Row> = sqlx::query_as(
         "SELECT j.id, j.name, j.description, j.closed, j.start_date, j.end_date, j.lock_date, \
-         l.layer, l.double_entry, ARRAY(SELECT t.id FROM gl_transactions t WHERE t.id = ANY($2)) \
+         l.layer, l.double_entry, ARRAY(SELECT t.id FROM gl_transactions t WHERE t.id = ANY($2)), \
+         (SELECT COALESCE(json_agg(x ORDER BY x.id), '[]'::json) FROM ( \
+            SELECT r.id, r.journal_id, a.code, r.kind, r.layers, r.amount::text AS amount, \
+                   r.description \
+            FROM gl_rules r JOIN gl_accounts a ON a.id = r.account_id \
+            JOIN gl_journals rj ON rj.id = r.journal_id WHERE a.code = ANY($3) AND rj.name = ANY($1) \
+            UNION ALL \
+            SELECT r.id, r.journal_id, NULL, r.kind, r.layers, r.amount::text, r.description \
+            FROM gl_rules r JOIN gl_journals rj ON rj.id = r.journal_id \
+            WHERE r.account_id IS NULL AND rj.name = ANY($1)) x) \
          FROM gl_journals j LEFT JOIN gl_journal_layers l ON l.journal_id = j.id \
          WHERE j.name = ANY($1) ORDER BY j.id, l.layer",
     )
     .bind(names)
     .bind(ids)
+    .bind(prefixes)
     .fetch_all(exec)
     .await
-    .map_err(db("reading journals"))?;
-    let posted = rows.first().map(|r| r.9.clone()).unwrap_or_default();
+    .map_err(db("reading journals, posted ids and rules"))?;
+    let (posted, rules) = match rows.first_mut() {
+        Some(r) => (
+            std::mem::take(&mut r.9),
+            rules_from_json(std::mem::take(&mut r.10 .0))?,
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
     let rows = rows
         .into_iter()
         .map(|r| (r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8))
         .collect();
-    Ok((journals_from_rows(rows)?, posted))
+    Ok((journals_from_rows(rows)?, posted, rules))
 }
 
 /// Every journal, ordered by name.

@@ -18,9 +18,9 @@ use uuid::Uuid;
 
 use super::account::{AccountCode, AccountKind, Nature};
 use super::error::{db, LedgerError};
-use super::journal::{find_journals_and_posted, Journal};
+use super::journal::{post_context, Journal};
 use super::layer::Layer;
-use super::rules::{load_rules, Rule, RuleKind};
+use super::rules::{prefixes_of, Rule, RuleKind};
 use super::transaction::{NewTransaction, Posted, Side};
 use super::write::{assert_balanced, write, EntryOut, Key, Rows, Running};
 
@@ -324,9 +324,17 @@ pub async fn post_batch(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    // the journals, and which ids are posted already (same statement)
+    // the journals, which ids are posted already, and the rules that may cover the touched accounts
+    // (one statement; an account under a balance rule is locked whole below)
     let ids: Vec<Uuid> = txns.iter().map(|t| t.id).collect();
-    let (journals, existing) = find_journals_and_posted(&mut **tx, &names, &ids).await?;
+    let all_codes: Vec<String> = txns
+        .iter()
+        .flat_map(|t| t.entries.iter().map(|e| e.account.as_str().to_string()))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let (journals, existing, rules) =
+        post_context(&mut **tx, &names, &ids, &prefixes_of(&all_codes)).await?;
     let journal_of = |name: &str| journals.iter().find(|j| j.name == name);
     let mut seen_ids = HashSet::new();
     for (i, t) in txns.iter().enumerate() {
@@ -390,7 +398,7 @@ pub async fn post_batch(
         }
     }
 
-    // 2b. Rules covering the touched accounts: an account under a balance rule is locked whole.
+    // 2b. The touched accounts under a balance rule: they are locked whole.
     let codes: Vec<String> = pending(&results)
         .iter()
         .flat_map(|i| {
@@ -402,12 +410,6 @@ pub async fn post_batch(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let journal_ids: Vec<i64> = journals.iter().map(|j| j.id).collect();
-    let rules = if codes.is_empty() {
-        Vec::new()
-    } else {
-        load_rules(&mut **tx, &journal_ids, &codes).await?
-    };
     let ruled: Vec<String> = codes
         .iter()
         .filter(|c| {

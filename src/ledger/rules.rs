@@ -8,7 +8,7 @@
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use sqlx::{Acquire, PgExecutor, Postgres};
+use sqlx::{Acquire, Postgres};
 use uuid::Uuid;
 
 use super::account::{find_account, AccountCode};
@@ -185,16 +185,10 @@ type RuleRow = (
     String,
 );
 
-/// The rules of these journals that cover any of the final accounts `codes`.
-pub(crate) async fn load_rules<'e, E: PgExecutor<'e>>(
-    exec: E,
-    journal_ids: &[i64],
-    codes: &[String],
-) -> Result<Vec<Rule>, LedgerError> {
-    // A rule covers the accounts whose code starts with its account's code: look up exactly the
-    // rules on the touched codes and their prefixes (one index probe each), plus journal-wide rules,
-    // so the cost does not grow with the number of rules (jCard has one per cardholder account).
-    let prefixes: Vec<String> = codes
+/// Every prefix of every code in `codes` (a rule on an account covers the codes it prefixes), sorted
+/// and without duplicates: the accounts whose rules can cover a post's accounts.
+pub(crate) fn prefixes_of(codes: &[String]) -> Vec<String> {
+    codes
         .iter()
         .flat_map(|c| {
             c.char_indices()
@@ -202,21 +196,44 @@ pub(crate) async fn load_rules<'e, E: PgExecutor<'e>>(
         })
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
-        .collect();
-    let rows: Vec<RuleRow> = sqlx::query_as(
-        "SELECT r.id, r.journal_id, a.code, r.kind, r.layers, r.amount, r.description \
-         FROM gl_rules r JOIN gl_accounts a ON a.id = r.account_id \
-         WHERE a.code = ANY($2) AND r.journal_id = ANY($1) \
-         UNION ALL \
-         SELECT r.id, r.journal_id, NULL, r.kind, r.layers, r.amount, r.description \
-         FROM gl_rules r WHERE r.account_id IS NULL AND r.journal_id = ANY($1) \
-         ORDER BY 1",
-    )
-    .bind(journal_ids)
-    .bind(&prefixes)
-    .fetch_all(exec)
-    .await
-    .map_err(db("reading posting rules"))?;
+        .collect()
+}
+
+/// A rule as `json_build_object` returns it (the amount as text, so it stays exact).
+#[derive(Debug, Deserialize)]
+pub(crate) struct RuleJson {
+    id: i64,
+    journal_id: i64,
+    code: Option<String>,
+    kind: String,
+    layers: Vec<i16>,
+    amount: Option<String>,
+    description: String,
+}
+
+/// Rules from their JSON form.
+pub(crate) fn rules_from_json(rows: Vec<RuleJson>) -> Result<Vec<Rule>, LedgerError> {
+    let rows = rows
+        .into_iter()
+        .map(|r| {
+            let amount = r
+                .amount
+                .map(|a| {
+                    a.parse::<Decimal>()
+                        .map_err(|e| LedgerError::invalid("rule amount", format!("{a:?}: {e}")))
+                })
+                .transpose()?;
+            Ok((
+                r.id,
+                r.journal_id,
+                r.code,
+                r.kind,
+                r.layers,
+                amount,
+                r.description,
+            ))
+        })
+        .collect::<Result<Vec<RuleRow>, LedgerError>>()?;
     rules_of(rows)
 }
 
@@ -262,6 +279,27 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prefixes_are_every_ancestor_code() {
+        let p = prefixes_of(&["21.1".to_string(), "22".to_string()]);
+        assert_eq!(p, vec!["2", "21", "21.", "21.1", "22"]);
+    }
+
+    #[test]
+    fn rules_from_json_keep_amounts_exact() {
+        let json = r#"[{"id": 3, "journal_id": 1, "code": "21", "kind": "min_balance",
+            "layers": [840, 1840], "amount": "0.10", "description": "no overdraft"},
+            {"id": 4, "journal_id": 1, "code": null, "kind": "no_post", "layers": [],
+            "amount": null, "description": ""}]"#;
+        let rules = rules_from_json(serde_json::from_str(json).unwrap()).unwrap();
+        assert_eq!(rules[0].amount, Some(Decimal::new(10, 2)));
+        assert_eq!(rules[0].layers.len(), 2);
+        assert!(rules[1].account.is_none() && rules[1].kind == RuleKind::NoPost);
+        let bad = r#"[{"id": 1, "journal_id": 1, "code": null, "kind": "max_balance",
+            "layers": [], "amount": "1e", "description": ""}]"#;
+        assert!(rules_from_json(serde_json::from_str(bad).unwrap()).is_err());
+    }
 
     fn rule(kind: RuleKind, amount: i64) -> Rule {
         Rule {
