@@ -28,6 +28,8 @@ pub struct CardInfo {
     pub journal: String,
     /// Masked PAN, for the tranlog.
     pub masked_pan: String,
+    /// The cardholder's accounts (ordered by currency, then type), read with the card.
+    pub accounts: Vec<CardAccount>,
 }
 
 /// The acquirer (DE 32) as CheckAcquirer found it.

@@ -33,16 +33,31 @@ pub struct CardRow {
     pub fee_account: String,
     /// Issuer journal name.
     pub journal: String,
+    /// The cardholder's accounts, read in the same statement (SelectAccount chooses among them).
+    pub accounts: Vec<CardAccount>,
 }
 
-/// Find a card by its PAN hash.
+/// A cardholder account as the card lookup returns it (JSON).
+#[derive(Debug, serde::Deserialize)]
+struct AccountJson {
+    account_type: String,
+    currency: i16,
+    account: String,
+    credit: bool,
+}
+
+/// Find a card by its PAN hash, with its cardholder's accounts.
 pub async fn find_card<'e>(
     exec: impl PgExecutor<'e>,
     pan_hash: &str,
 ) -> Result<Option<CardRow>, JcardError> {
     let row = sqlx::query(
         "SELECT c.id, c.token, c.expiry, c.status, c.cardholder_id, h.active AS h_active, \
-                c.product_id, p.active AS p_active, p.fee_account, j.name AS journal \
+                c.product_id, p.active AS p_active, p.fee_account, j.name AS journal, \
+                (SELECT COALESCE(json_agg(json_build_object('account_type', x.account_type, \
+                    'currency', x.currency, 'account', x.account, 'credit', x.credit) \
+                    ORDER BY x.currency, x.account_type), '[]'::json) \
+                 FROM jc_cardholder_accounts x WHERE x.cardholder_id = c.cardholder_id) AS accounts \
          FROM jc_cards c JOIN jc_cardholders h ON h.id = c.cardholder_id \
          JOIN jc_card_products p ON p.id = c.product_id JOIN jc_issuers i ON i.id = p.issuer_id \
          JOIN gl_journals j ON j.id = i.journal_id WHERE c.pan_hash = $1",
@@ -63,6 +78,17 @@ pub async fn find_card<'e>(
             product_active: r.try_get("p_active")?,
             fee_account: r.try_get("fee_account")?,
             journal: r.try_get("journal")?,
+            accounts: r
+                .try_get::<sqlx::types::Json<Vec<AccountJson>>, _>("accounts")?
+                .0
+                .into_iter()
+                .map(|a| CardAccount {
+                    account_type: a.account_type,
+                    currency: u16::try_from(a.currency).unwrap_or(0),
+                    code: a.account,
+                    credit: a.credit,
+                })
+                .collect(),
         })
     })
     .transpose()
@@ -134,52 +160,6 @@ pub async fn merchant_known<'e>(
     .fetch_one(exec)
     .await
     .map_err(db("looking up a merchant"))
-}
-
-/// True if the cardholder holds any account in `currency` (no account in it at all → 1030).
-pub async fn holds_currency<'e>(
-    exec: impl PgExecutor<'e>,
-    cardholder_id: i64,
-    currency: u16,
-) -> Result<bool, JcardError> {
-    sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM jc_cardholder_accounts WHERE cardholder_id = $1 AND currency = $2)",
-    )
-    .bind(cardholder_id)
-    .bind(i16::try_from(currency).unwrap_or(i16::MAX))
-    .fetch_one(exec)
-    .await
-    .map_err(db("looking up a cardholder's currencies"))
-}
-
-/// The cardholder's account of `account_type` in `currency`; type `00` picks the lowest type held.
-pub async fn find_account<'e>(
-    exec: impl PgExecutor<'e>,
-    cardholder_id: i64,
-    account_type: &str,
-    currency: u16,
-) -> Result<Option<CardAccount>, JcardError> {
-    let row = sqlx::query(
-        "SELECT account_type, account, credit FROM jc_cardholder_accounts \
-         WHERE cardholder_id = $1 AND currency = $2 AND ($3 = '00' OR account_type = $3) \
-         ORDER BY account_type LIMIT 1",
-    )
-    .bind(cardholder_id)
-    .bind(i16::try_from(currency).unwrap_or(i16::MAX))
-    .bind(account_type)
-    .fetch_optional(exec)
-    .await
-    .map_err(db("looking up a cardholder account"))?;
-    row.map(|r| {
-        Ok(CardAccount {
-            account_type: r.try_get("account_type")?,
-            currency,
-            code: r.try_get("account")?,
-            credit: r.try_get("credit")?,
-        })
-    })
-    .transpose()
-    .map_err(db("reading a cardholder account"))
 }
 
 /// A card product's velocity limit (`jc_velocity_limits`).

@@ -69,6 +69,7 @@ impl Participant for CheckCard {
             fee_account: card.fee_account.clone(),
             journal: card.journal.clone(),
             masked_pan: mask(&pan),
+            accounts: card.accounts.clone(),
         };
         ctx.put(&CARD, info);
         if expired(&card.expiry) {
