@@ -100,7 +100,10 @@ async fn read_balances(
     let hot_codes: Vec<&str> = hot_keys.iter().map(|k| k.1.as_str()).collect();
     let hot_layers: Vec<i16> = hot_keys.iter().map(|k| k.2).collect();
     // Hot rows come first (source 0) with the account's metadata; FOR UPDATE in the lateral
-    // sub-select returns the latest committed version of the row it locks.
+    // sub-select returns the latest committed version of the row it locks. Both parts probe the
+    // primary key once per key: the lateral sub-selects (OFFSET 0 keeps the planner from flattening
+    // them) cannot become a hash join over all balances, which a plan cached while the tables were
+    // still empty once chose (a 10,000-row scan per batch, -27% ledger posts/s).
     let rows: Vec<ReadRow> =
         sqlx::query_as(
             "SELECT 0::int2, k.journal_id, a.id, k.layer, s.shard, s.balance, s.seq, s.last_ts, \
@@ -114,7 +117,8 @@ async fn read_balances(
              SELECT 1::int2, b.journal_id, b.account_id, b.layer, b.shard, b.balance, b.seq, b.last_ts, \
                     '', '', '' \
              FROM UNNEST($1::int8[], $2::int8[]) AS k(journal_id, account_id) \
-             JOIN gl_balances b ON b.journal_id = k.journal_id AND b.account_id = k.account_id",
+             CROSS JOIN LATERAL (SELECT * FROM gl_balances b \
+                 WHERE b.journal_id = k.journal_id AND b.account_id = k.account_id OFFSET 0) b",
         )
         .bind(&pair_journals)
         .bind(&pair_accounts)
