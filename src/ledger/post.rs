@@ -42,7 +42,8 @@ where
     Ok(posted)
 }
 
-/// A touched account: locked whole, or (`hot`) sharded and represented by locked shard rows.
+/// A touched account: locked whole (its `gl_accounts` row), or a hot one of which only shard rows of
+/// its running balances are locked.
 struct LockedAccount {
     id: i64,
     code: AccountCode,
@@ -61,8 +62,8 @@ impl LockedAccount {
     }
 }
 
-/// The shard row locked for one (journal, hot account, layer); `running` is `None` when the row
-/// was created by this post.
+/// The shard row locked for one (journal, hot account, layer); `running` is `None` only for a
+/// composite account (no rows; the post is refused as a composite posting).
 struct HotShard {
     journal_id: i64,
     layer: i16,
@@ -465,8 +466,7 @@ pub async fn post_batch(
             }
         }
     }
-    let (state, hot) = read_balances(tx, &pairs, &hot_keys).await?;
-    let mut state = state;
+    let (mut state, hot) = read_balances(tx, &pairs, &hot_keys).await?;
     // (journal, account, layer) → the shard this batch writes for hot accounts
     let mut shard_of: HashMap<(i64, i64, i16), i16> = HashMap::new();
     for h in hot {
