@@ -59,6 +59,25 @@ fn echo_over_ascii4_iso87() {
     assert!(s["round_trips"].as_u64().unwrap() > 0, "{s}");
     assert_eq!(s["errors"].as_u64(), Some(0), "{s}");
     assert!(s["p50_us"].as_u64().unwrap() <= s["p99_us"].as_u64().unwrap());
+    // every counted response is tallied by its DE 39: all approved ("00") here
+    assert_eq!(
+        s["result_codes"]["00"].as_u64(),
+        s["round_trips"].as_u64(),
+        "{s}"
+    );
+}
+
+#[test]
+fn declines_are_tallied_by_result_code() {
+    let (_host, addr) = start_host(&["--framing", "binary2", "--spec", "cmf", "--rc", "1812"]);
+    let s = run_clients(
+        &addr,
+        &["--framing", "binary2", "--spec", "cmf", "--mti", "2100"],
+    );
+    let n = s["round_trips"].as_u64().unwrap();
+    assert!(n > 0, "{s}");
+    assert_eq!(s["result_codes"]["1812"].as_u64(), Some(n), "{s}");
+    assert!(s["result_codes"].get("0000").is_none(), "{s}");
 }
 
 #[test]

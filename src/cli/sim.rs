@@ -338,6 +338,12 @@ fn clients(a: ClientsArgs) -> anyhow::Result<()> {
         report.p50_us, report.p99_us, report.p999_us
     );
     println!("errors: {}", report.errors);
+    let codes: Vec<String> = report
+        .result_codes
+        .iter()
+        .map(|(code, n)| format!("{code} × {n}"))
+        .collect();
+    println!("result codes (DE 39): {}", codes.join(", "));
     if a.json {
         println!("{}", serde_json::to_string(&report)?);
     }

@@ -7,6 +7,7 @@
 //! into a request it rebuilds once a second (DE 7 and DE 12 carry seconds): the generator should spend
 //! its share of the machine on the wire, not on itself.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -74,6 +75,31 @@ pub struct LoadReport {
     pub p999_us: u64,
     /// Errors.
     pub errors: u64,
+    /// Counted responses by DE 39 (`-` when absent): a switch answering 1812 is fast, not good.
+    pub result_codes: BTreeMap<String, u64>,
+}
+
+/// What one client (and then one thread, and the run) measured.
+struct Tally {
+    latencies: Histogram<u64>,
+    result_codes: BTreeMap<String, u64>,
+}
+
+impl Tally {
+    fn new() -> Tally {
+        Tally {
+            latencies: histogram(),
+            result_codes: BTreeMap::new(),
+        }
+    }
+
+    /// Add `other` in; false if the histograms could not be merged.
+    fn merge(&mut self, other: Tally) -> bool {
+        for (code, n) in other.result_codes {
+            *self.result_codes.entry(code).or_default() += n;
+        }
+        self.latencies.add(&other.latencies).is_ok()
+    }
 }
 
 fn histogram() -> Histogram<u64> {
@@ -115,11 +141,11 @@ pub fn run(config: &LoadConfig, progress: Arc<LoadProgress>) -> std::io::Result<
                             tokio::spawn(client.run())
                         })
                         .collect();
-                    let mut total = histogram();
+                    let mut total = Tally::new();
                     for c in clients {
                         match c.await {
-                            Ok(h) => {
-                                if total.add(&h).is_err() {
+                            Ok(t) => {
+                                if !total.merge(t) {
                                     progress.errors.fetch_add(1, Ordering::Relaxed);
                                 }
                             }
@@ -133,11 +159,11 @@ pub fn run(config: &LoadConfig, progress: Arc<LoadProgress>) -> std::io::Result<
             })?;
         workers.push(handle);
     }
-    let mut total = histogram();
+    let mut total = Tally::new();
     for w in workers {
         match w.join() {
-            Ok(h) => {
-                if total.add(&h).is_err() {
+            Ok(t) => {
+                if !total.merge(t) {
                     progress.errors.fetch_add(1, Ordering::Relaxed);
                 }
             }
@@ -151,10 +177,11 @@ pub fn run(config: &LoadConfig, progress: Arc<LoadProgress>) -> std::io::Result<
     Ok(LoadReport {
         round_trips,
         per_sec: (round_trips as f64 / elapsed * 10.0).round() / 10.0,
-        p50_us: total.value_at_quantile(0.50),
-        p99_us: total.value_at_quantile(0.99),
-        p999_us: total.value_at_quantile(0.999),
+        p50_us: total.latencies.value_at_quantile(0.50),
+        p99_us: total.latencies.value_at_quantile(0.99),
+        p999_us: total.latencies.value_at_quantile(0.999),
         errors: progress.errors.load(Ordering::Relaxed),
+        result_codes: total.result_codes,
     })
 }
 
@@ -179,8 +206,8 @@ enum Stop {
 }
 
 impl Client {
-    async fn run(self) -> Histogram<u64> {
-        let mut hist = histogram();
+    async fn run(self) -> Tally {
+        let mut tally = Tally::new();
         let mut counted = 0u64;
         let mut stan = self.index;
         while self.clock.now() < self.deadline {
@@ -198,7 +225,9 @@ impl Client {
                 }
             };
             let _ = tcp.set_nodelay(true);
-            let stop = self.exchange(tcp, &mut stan, &mut hist, &mut counted).await;
+            let stop = self
+                .exchange(tcp, &mut stan, &mut tally, &mut counted)
+                .await;
             self.progress
                 .round_trips
                 .fetch_add(std::mem::take(&mut counted), Ordering::Relaxed);
@@ -212,7 +241,7 @@ impl Client {
         self.progress
             .round_trips
             .fetch_add(counted, Ordering::Relaxed);
-        hist
+        tally
     }
 
     /// Send, await the response, repeat, until the deadline or a failure.
@@ -220,7 +249,7 @@ impl Client {
         &self,
         mut tcp: TcpStream,
         stan: &mut u64,
-        hist: &mut Histogram<u64>,
+        tally: &mut Tally,
         counted: &mut u64,
     ) -> Stop {
         let config = &*self.config;
@@ -280,13 +309,20 @@ impl Client {
                     _ = &mut timeout => return Stop::Reconnect,
                 }
             };
-            let ok = match config.framing.decode_msg(spec, &frame) {
-                Ok(resp) => resp.mti() == expect_mti && resp.get(11) == msg.get(11),
-                Err(_) => false,
+            let answered = match config.framing.decode_msg(spec, &frame) {
+                Ok(resp) if resp.mti() == expect_mti && resp.get(11) == msg.get(11) => Some(resp),
+                _ => None,
             };
-            if ok {
+            if let Some(resp) = answered {
                 let us = self.clock.now().duration_since(t0).as_micros() as u64;
-                let _ = hist.record(us.max(1));
+                let _ = tally.latencies.record(us.max(1));
+                let code = resp.get_str(39).unwrap_or("-");
+                match tally.result_codes.get_mut(code) {
+                    Some(n) => *n += 1,
+                    None => {
+                        tally.result_codes.insert(code.to_owned(), 1);
+                    }
+                }
                 *counted += 1;
                 if *counted >= PUBLISH_EVERY {
                     self.progress
