@@ -9,6 +9,7 @@ use super::error::{db, LedgerError};
 use super::layer::Layer;
 use super::rules::{rules_from_json, Rule, RuleJson};
 use sqlx::types::Json;
+use sqlx::{FromRow, Row};
 
 /// A layer a journal accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -223,20 +224,7 @@ pub(crate) async fn post_context<'e, E: PgExecutor<'e>>(
     ids: &[Uuid],
     prefixes: &[String],
 ) -> Result<(Vec<Journal>, Vec<Uuid>, Vec<Rule>), LedgerError> {
-    type Row = (
-        i64,
-        String,
-        String,
-        bool,
-        Option<NaiveDate>,
-        Option<NaiveDate>,
-        Option<NaiveDate>,
-        Option<i16>,
-        Option<bool>,
-        Vec<Uuid>,
-        Json<Vec<RuleJson>>,
-    );
-    let mut rows: Vec<Row> = sqlx::query_as(
+    let rows = sqlx::query(
         "SELECT j.id, j.name, j.description, j.closed, j.start_date, j.end_date, j.lock_date, \
          l.layer, l.double_entry, ARRAY(SELECT t.id FROM gl_transactions t WHERE t.id = ANY($2)), \
          (SELECT COALESCE(json_agg(x ORDER BY x.id), '[]'::json) FROM ( \
@@ -257,17 +245,21 @@ pub(crate) async fn post_context<'e, E: PgExecutor<'e>>(
     .fetch_all(exec)
     .await
     .map_err(db("reading journals, posted ids and rules"))?;
-    let (posted, rules) = match rows.first_mut() {
-        Some(r) => (
-            std::mem::take(&mut r.9),
-            rules_from_json(std::mem::take(&mut r.10 .0))?,
-        ),
+    // columns 0-8 are a journal row (as `select_journals!`), 9 the posted ids, 10 the rules
+    const DECODING: &str = "decoding journals, posted ids and rules";
+    let (posted, rules) = match rows.first() {
+        Some(r) => {
+            let posted: Vec<Uuid> = r.try_get(9).map_err(db(DECODING))?;
+            let rules: Json<Vec<RuleJson>> = r.try_get(10).map_err(db(DECODING))?;
+            (posted, rules_from_json(rules.0)?)
+        }
         None => (Vec::new(), Vec::new()),
     };
     let rows = rows
-        .into_iter()
-        .map(|r| (r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8))
-        .collect();
+        .iter()
+        .map(JournalRow::from_row)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(db(DECODING))?;
     Ok((journals_from_rows(rows)?, posted, rules))
 }
 

@@ -16,7 +16,7 @@ use rust_decimal::Decimal;
 use sqlx::{Acquire, Postgres, Transaction};
 use uuid::Uuid;
 
-use super::account::{AccountCode, AccountKind, Nature};
+use super::account::{ensure_shard_rows, AccountCode, AccountKind, Nature};
 use super::error::{db, LedgerError};
 use super::journal::{post_context, Journal};
 use super::layer::Layer;
@@ -172,28 +172,16 @@ async fn read_balances(
     Ok((state, hot))
 }
 
-/// The slow path for a hot key without a free shard row: create its shard rows (zero balances) if
-/// they are missing, then take a free one, or wait for a random one. Waiting happens in key order
-/// after the fast path; with at least as many shards as concurrent posters it does not happen.
+/// The slow path for a hot key without a free shard row: create the account's shard rows (zero
+/// balances) if they are missing, then take a free one, or wait for a random one. Waiting happens in
+/// key order after the fast path; with at least as many shards as concurrent posters it does not.
 async fn lock_busy_shard(
     tx: &mut Transaction<'_, Postgres>,
     journal_id: i64,
     account_id: i64,
     layer: i16,
 ) -> Result<(i16, Option<Running>), LedgerError> {
-    let shards: i16 = sqlx::query_scalar(
-        "WITH a AS (SELECT shards FROM gl_accounts WHERE id = $2), \
-         ins AS (INSERT INTO gl_balances (journal_id, account_id, layer, shard, balance, seq, last_ts) \
-             SELECT $1, $2, $3, s, 0, 0, 'epoch'::timestamptz FROM a, generate_series(0, a.shards - 1) s \
-             ON CONFLICT DO NOTHING) \
-         SELECT shards FROM a",
-    )
-    .bind(journal_id)
-    .bind(account_id)
-    .bind(layer)
-    .fetch_one(&mut **tx)
-    .await
-    .map_err(db("creating shard balances"))?;
+    ensure_shard_rows(&mut **tx, Some(account_id)).await?;
     let free: Option<(i16, Decimal, i64, DateTime<Utc>)> = sqlx::query_as(
         "SELECT shard, balance, seq, last_ts FROM gl_balances \
          WHERE journal_id = $1 AND account_id = $2 AND layer = $3 \
@@ -207,21 +195,17 @@ async fn lock_busy_shard(
     .map_err(db("locking a shard balance"))?;
     let row = match free {
         Some(r) => r,
-        None => {
-            let pick =
-                i16::try_from(rand_below(u32::try_from(shards.max(1)).unwrap_or(1))).unwrap_or(0);
-            sqlx::query_as(
-                "SELECT shard, balance, seq, last_ts FROM gl_balances \
-                 WHERE journal_id = $1 AND account_id = $2 AND layer = $3 AND shard = $4 FOR UPDATE",
-            )
-            .bind(journal_id)
-            .bind(account_id)
-            .bind(layer)
-            .bind(pick)
-            .fetch_one(&mut **tx)
-            .await
-            .map_err(db("waiting for a shard balance"))?
-        }
+        None => sqlx::query_as(
+            "SELECT shard, balance, seq, last_ts FROM gl_balances \
+             WHERE journal_id = $1 AND account_id = $2 AND layer = $3 \
+             ORDER BY random() LIMIT 1 FOR UPDATE",
+        )
+        .bind(journal_id)
+        .bind(account_id)
+        .bind(layer)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(db("waiting for a shard balance"))?,
     };
     Ok((
         row.0,
@@ -231,14 +215,6 @@ async fn lock_busy_shard(
             last_ts: row.3,
         }),
     ))
-}
-
-/// A cheap pseudo-random number below `n` (spreads waiters over shards; not for secrets).
-fn rand_below(n: u32) -> u32 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    nanos % n.max(1)
 }
 
 /// The first double-entry layer of `journal` on which `txn` does not balance.

@@ -166,3 +166,46 @@ async fn many_posters_on_a_hot_account_keep_the_ledger_exact() {
     assert_eq!(rows.iter().map(|r| r.1).sum::<i64>(), 400);
     assert!(check(&db.pool).await.unwrap().is_ok());
 }
+
+#[tokio::test]
+async fn shard_rows_are_made_on_demand_and_a_poster_waits_when_all_are_busy() {
+    let db = TestDb::with_chart().await;
+    post(&db.pool, &deposit(ALICE, "100")).await.unwrap();
+    post(&db.pool, &deposit(BOB, "100")).await.unwrap();
+    post(&db.pool, &deposit(crate::post::CAROL, "100"))
+        .await
+        .unwrap();
+    // sharded behind the ledger's back: no shard rows exist; the first post creates them
+    sqlx::query("UPDATE gl_accounts SET shards = 2 WHERE code = $1")
+        .bind(FEES)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let a = hold(&db, &fee(ALICE, "1.00")).await;
+    a.commit().await.unwrap();
+    // both shards held: a third poster waits for one (and times out here)
+    let a = hold(&db, &fee(ALICE, "1.00")).await;
+    let b = hold(&db, &fee(BOB, "1.00")).await;
+    let mut c = db.pool.begin().await.unwrap();
+    sqlx::query("SET LOCAL lock_timeout = '300ms'")
+        .execute(&mut *c)
+        .await
+        .unwrap();
+    let waited = post_batch(
+        &mut c,
+        std::slice::from_ref(&fee(crate::post::CAROL, "1.00")),
+    )
+    .await;
+    assert!(
+        waited.is_err(),
+        "a third poster found a free shard: {waited:?}"
+    );
+    drop(c);
+    a.commit().await.unwrap();
+    b.commit().await.unwrap();
+    post(&db.pool, &fee(crate::post::CAROL, "1.00"))
+        .await
+        .unwrap();
+    assert_eq!(bal(&db, FEES, &[840]).await, Decimal::new(400, 2));
+    assert!(check(&db.pool).await.unwrap().is_ok());
+}
