@@ -5,6 +5,7 @@
 mod common;
 
 use std::process::Command;
+use std::time::Duration;
 
 use common::{start_host, BIN};
 
@@ -180,4 +181,47 @@ fn idle_holds_connections_and_reports_the_server_rss() {
     assert!(out.status.success(), "{stdout}");
     assert!(stdout.contains("50 connections open, 0 failed"), "{stdout}");
     assert!(stdout.contains("RSS"), "{stdout}");
+}
+
+/// CPU time (user + system, in clock ticks) a process has used so far.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("read /proc stat");
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = &stat[stat.rfind(')').expect("comm") + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    f[11].parse::<u64>().expect("utime") + f[12].parse::<u64>().expect("stime")
+}
+
+#[test]
+fn spinning_host_and_clients_answer_then_the_host_goes_idle() {
+    let (host, addr) = start_host(&["--spin", "200us"]);
+    let s = run_clients(
+        &addr,
+        &["--connections", "4", "--threads", "1", "--spin", "200us"],
+    );
+    assert!(s["round_trips"].as_u64().unwrap() > 0, "{s}");
+    assert_eq!(s["errors"].as_u64(), Some(0), "{s}");
+    assert_eq!(
+        s["result_codes"]["00"].as_u64(),
+        s["round_trips"].as_u64(),
+        "{s}"
+    );
+    // With no traffic the spinner parks: a host still spinning would burn ~100 ticks a second.
+    std::thread::sleep(Duration::from_millis(200));
+    let before = cpu_ticks(host.0.id());
+    std::thread::sleep(Duration::from_secs(1));
+    let used = cpu_ticks(host.0.id()) - before;
+    assert!(used < 30, "idle spinning host used {used} ticks in 1 s");
+}
+
+#[test]
+fn spin_needs_a_single_threaded_host() {
+    let out = Command::new(BIN)
+        .args(["sim", "host", "--listen", "127.0.0.1:0", "--threads", "2"])
+        .args(["--spin", "100us"])
+        .output()
+        .expect("run sim host");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--spin needs --threads 1"), "{err}");
 }

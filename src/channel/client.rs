@@ -339,7 +339,10 @@ impl Worker {
                             tracing::warn!(channel = %self.name, error = %e, "framing error, reconnecting");
                             return End::Lost;
                         }
-                        Some(Ok(frame)) => self.received(&frame).await,
+                        Some(Ok(frame)) => {
+                            super::spin::activity();
+                            self.received(&frame).await
+                        }
                     }
                     keep_alive.as_mut().reset(tokio::time::Instant::now() + idle);
                 }

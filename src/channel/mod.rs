@@ -9,6 +9,7 @@
 //! - `client`: the `ChannelAdaptor` (reconnect, readiness, keep-alive, in/out queues).
 //! - `netmgmt`: network-management (echo, sign-on) conventions per dialect.
 //! - `tls`: rustls configs from PEM files.
+//! - `spin`: the busy-poll idle strategy for current-thread runtimes (spin briefly before parking).
 
 pub mod client;
 pub mod error;
@@ -18,6 +19,7 @@ mod outq;
 pub mod reply;
 pub mod server;
 mod session;
+pub mod spin;
 pub mod tls;
 
 pub use client::{ChannelAdaptor, ClientConfig, ClientStats};

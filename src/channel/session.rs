@@ -141,6 +141,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                     return End::Reading;
                 }
                 Event::Read(Ok(_)) => {
+                    super::spin::activity();
                     if idle.is_some() {
                         last_read = tokio::time::Instant::now();
                     }

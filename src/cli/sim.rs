@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 
+use crate::channel::spin::Spinner;
 use crate::channel::{Framing, Header, LengthPrefix, RequestSink, Server, ServerConfig};
 use crate::iso::{Mti, Spec};
 use crate::sim::{idle, load, LoadConfig, LoadProgress, RequestFactory, SimHost};
@@ -95,6 +96,10 @@ pub struct HostArgs {
     /// Worker threads (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
+    /// Busy-poll for this long after the last read before parking the thread, e.g. 200us: lower
+    /// latency for a whole core (see docs/channels.md, "Spinning"). Needs `--threads 1`.
+    #[arg(long, value_parser = parse_duration)]
+    spin: Option<Duration>,
 }
 
 /// `sim clients` options.
@@ -127,6 +132,10 @@ pub struct ClientsArgs {
     /// per core).
     #[arg(long)]
     threads: Option<usize>,
+    /// Busy-poll each client thread for this long after its last read before parking it, e.g. 200us
+    /// (a whole core per thread while it spins; see docs/channels.md, "Spinning").
+    #[arg(long, value_parser = parse_duration)]
+    spin: Option<Duration>,
 }
 
 /// `sim idle` options.
@@ -149,7 +158,7 @@ pub struct IdleArgs {
     allow_remote: bool,
 }
 
-/// Parse `5s`, `250ms`, `2m`, `1h` or a plain number of seconds.
+/// Parse `5s`, `250ms`, `200us`, `2m`, `1h` or a plain number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let split = s
@@ -158,13 +167,14 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let (num, unit) = s.split_at(split);
     let n: f64 = num
         .parse()
-        .map_err(|_| format!("{s:?}: expected a number and a unit (ms, s, m, h)"))?;
+        .map_err(|_| format!("{s:?}: expected a number and a unit (us, ms, s, m, h)"))?;
     let secs = match unit {
+        "us" | "µs" => n / 1_000_000.0,
         "ms" => n / 1000.0,
         "" | "s" => n,
         "m" => n * 60.0,
         "h" => n * 3600.0,
-        other => return Err(format!("{s:?}: unknown unit {other:?} (ms, s, m, h)")),
+        other => return Err(format!("{s:?}: unknown unit {other:?} (us, ms, s, m, h)")),
     };
     if !secs.is_finite() || secs < 0.0 {
         return Err(format!("{s:?}: not a valid duration"));
@@ -227,8 +237,16 @@ fn host(a: HostArgs) -> anyhow::Result<()> {
     let sim = SimHost::new(spec.clone(), a.rc.clone(), Duration::from_millis(a.delay))?;
     // Each session holds a descriptor; ask for what max-sessions needs.
     let _ = idle::raise_nofile(a.max_sessions as u64 + 256);
+    let spin = a.spin.filter(|d| !d.is_zero());
+    if spin.is_some() && a.threads != Some(1) {
+        bail!("--spin needs --threads 1 (a spinner keeps one single-threaded runtime polling)");
+    }
     let rt = runtime(a.threads)?;
     rt.block_on(async move {
+        let _spinner = match spin {
+            Some(window) => Some(Spinner::spawn(window).context("--spin")?),
+            None => None,
+        };
         let mut cfg = ServerConfig::new(a.listen, framing, spec);
         cfg.name = "sim-host".into();
         cfg.max_sessions = a.max_sessions;
@@ -295,6 +313,7 @@ fn clients(a: ClientsArgs) -> anyhow::Result<()> {
         threads,
         duration: a.duration,
         response_timeout: a.timeout,
+        spin: a.spin.filter(|d| !d.is_zero()),
     };
     let progress = Arc::new(LoadProgress::default());
     let bar = progress_bar(a.duration);
@@ -410,6 +429,8 @@ mod tests {
         assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("200us"), Ok(Duration::from_micros(200)));
+        assert_eq!(parse_duration("50µs"), Ok(Duration::from_micros(50)));
         assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
         assert!(parse_duration("5x").is_err());
         assert!(parse_duration("s").is_err());

@@ -21,6 +21,7 @@ use tokio_util::codec::Decoder;
 
 use super::requests::RequestFactory;
 use crate::channel::netmgmt::set_stan;
+use crate::channel::spin::Spinner;
 use crate::channel::Framing;
 use crate::iso::{IsoMsg, Spec};
 
@@ -49,6 +50,9 @@ pub struct LoadConfig {
     pub requests: RequestFactory,
     /// How long to wait for one response (or a connection) before counting an error.
     pub response_timeout: Duration,
+    /// Busy-poll each client thread for this long after its last read instead of parking at once
+    /// (see `channel::spin`); `None`: park at once.
+    pub spin: Option<Duration>,
 }
 
 /// Live counters, readable while the load runs (updated every few round trips per client).
@@ -128,6 +132,16 @@ pub fn run(config: &LoadConfig, progress: Arc<LoadProgress>) -> std::io::Result<
             .name(format!("load-{t}"))
             .spawn(move || {
                 rt.block_on(async move {
+                    let spinner = match config.spin {
+                        Some(window) => match Spinner::spawn(window) {
+                            Ok(s) => Some(s),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "not spinning");
+                                None
+                            }
+                        },
+                        None => None,
+                    };
                     let clients: Vec<_> = mine
                         .into_iter()
                         .map(|i| {
@@ -153,6 +167,9 @@ pub fn run(config: &LoadConfig, progress: Arc<LoadProgress>) -> std::io::Result<
                                 progress.errors.fetch_add(1, Ordering::Relaxed);
                             }
                         }
+                    }
+                    if let Some(s) = spinner {
+                        s.stop();
                     }
                     total
                 })
@@ -304,7 +321,7 @@ impl Client {
                     biased;
                     r = tcp.read_buf(&mut rbuf) => match r {
                         Ok(0) | Err(_) => return Stop::Reconnect,
-                        Ok(_) => {}
+                        Ok(_) => crate::channel::spin::activity(),
                     },
                     _ = &mut timeout => return Stop::Reconnect,
                 }
