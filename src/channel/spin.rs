@@ -83,7 +83,8 @@ pub struct Spinner {
 
 impl Spinner {
     /// Start spinning on the current runtime for `window` after each activity. Must be called from
-    /// inside a current-thread runtime.
+    /// inside a current-thread runtime; one spinner per runtime (a second one on the same thread would
+    /// take over the first's wake-up slot).
     pub fn spawn(window: Duration) -> Result<Spinner, SpinError> {
         let handle = Handle::try_current().map_err(|_| SpinError::NoRuntime)?;
         if handle.runtime_flavor() != RuntimeFlavor::CurrentThread {
