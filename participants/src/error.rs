@@ -35,6 +35,17 @@ pub enum JcardError {
         /// What is wrong.
         reason: String,
     },
+    /// A batch of database work failed as a whole on a lost connection (each caller gets this).
+    #[error("database unreachable while {context}: {reason}")]
+    Unreachable {
+        /// The step that was running.
+        context: &'static str,
+        /// The driver's error.
+        reason: String,
+    },
+    /// Something that cannot happen did (a bug): said rather than panicking.
+    #[error("internal error: {0}")]
+    Invariant(String),
     /// Reading or parsing a file failed.
     #[error("{path}: {reason}")]
     File {
@@ -56,6 +67,25 @@ impl JcardError {
             entity,
             key: key.into(),
             reason: reason.into(),
+        }
+    }
+}
+
+impl JcardError {
+    /// True when the database could not be reached (rather than refusing this one request).
+    pub fn is_connection(&self) -> bool {
+        match self {
+            JcardError::Database { source, .. } => matches!(
+                source,
+                sqlx::Error::Io(_)
+                    | sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::WorkerCrashed
+                    | sqlx::Error::Tls(_)
+            ),
+            JcardError::Unreachable { .. } => true,
+            JcardError::Ledger(e) => e.is_connection(),
+            _ => false,
         }
     }
 }

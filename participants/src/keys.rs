@@ -120,6 +120,11 @@ pub const ACCOUNT2: Key<CardAccount> = Key::new("jcard.ACCOUNT2");
 pub const DB_TX: Key<Arc<DbTx>> = Key::new("jcard.DB_TX");
 /// The GL transaction posted for this transaction.
 pub const GL_TXN: Key<Uuid> = Key::new("jcard.GL_TXN");
+/// Set when the post was committed already, with the tranlog row's approval, by a group commit in
+/// `prepare` (Authorization, Financial): an abort must then offset it (`money::compensate`).
+pub const GROUP_COMMITTED: Key<bool> = Key::new("jcard.GROUP_COMMITTED");
+/// What the group commit wrote in the tranlog row; LogIt writes again only what differs.
+pub const GROUP_FINISH: Key<crate::store::Finish> = Key::new("jcard.GROUP_FINISH");
 /// The original a void, completion or reversal names.
 pub const ORIGINAL: Key<Original> = Key::new("jcard.ORIGINAL");
 /// DE 54 to answer (balances).

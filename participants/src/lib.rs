@@ -5,12 +5,14 @@
 //! Map: `txntype` reads MTI + DE 3; `keys` are the context keys; `pan` protects card numbers;
 //! `store` reads entities and writes the tranlog; `money` builds and posts GL transactions;
 //! `fixtures` loads entities from YAML; `cache` keeps rarely changing reference data (acquirers,
-//! terminals, fees, velocity limits) for a TTL; `participants/` has one file per participant.
-//! Invariants: an approved money movement is one balanced GL transaction posted in the same DB
-//! transaction as its tranlog row; a decline posts nothing; a retransmission posts nothing.
+//! terminals, fees, velocity limits) for a TTL; `batched` shares database round trips and commits
+//! between concurrent transactions; `participants/` has one file per participant.
+//! Invariants: an approved money movement is one balanced GL transaction committed in the same DB
+//! transaction as its tranlog row's approval; a decline posts nothing; a retransmission posts nothing.
 //! `fraud_score` is the worked example of `docs/custom-participant.md`.
 //! See docs/jcard.md and docs/fixtures.md.
 
+pub mod batched;
 pub mod cache;
 pub mod error;
 pub mod fixtures;
@@ -46,6 +48,8 @@ pub struct Jcard {
     pub pan_key: PanKey,
     /// Acquirers, terminals, fees and velocity limits read from `pool`, kept for a TTL.
     pub cache: Arc<RefCache>,
+    /// The store calls concurrent transactions share (batched over `pool`).
+    pub batches: Arc<batched::Batches>,
 }
 
 impl Jcard {
@@ -57,6 +61,7 @@ impl Jcard {
     /// An environment over `pool` with `pan_key` and `cache` (which must hold data of `pool` only).
     pub fn with_cache(pool: PgPool, pan_key: PanKey, cache: Arc<RefCache>) -> Arc<Jcard> {
         Arc::new(Jcard {
+            batches: Arc::new(batched::Batches::new(pool.clone())),
             pool,
             pan_key,
             cache,

@@ -263,20 +263,98 @@ pub async fn post_and_hold(
             ctx.put(&DB_TX, Arc::new(DbTx(Mutex::new(Some(tx)))));
             Ok(Posting::Posted(p.id))
         }
-        Err(LedgerError::RuleViolation {
+        Err(e) => refused(ctx, e).map(Posting::Declined),
+    }
+}
+
+/// The decline for a post the ledger refused (rule violation → NSF, anything else → system error);
+/// `Err` when the database could not be reached.
+fn refused(ctx: &mut Context, e: LedgerError) -> Result<Action, JcardError> {
+    match e {
+        LedgerError::RuleViolation {
             account, reason, ..
-        }) => Ok(Posting::Declined(decline(
+        } => Ok(decline(
             ctx,
             rc::NOT_SUFFICIENT_FUNDS,
             format!("account {account}: {reason}"),
-        ))),
-        Err(e) if e.is_connection() => Err(e.into()),
-        Err(e) => Ok(Posting::Declined(decline(
-            ctx,
-            rc::SYSTEM_ERROR,
-            e.to_string(),
-        ))),
+        )),
+        e if e.is_connection() => Err(e.into()),
+        e => Ok(decline(ctx, rc::SYSTEM_ERROR, e.to_string())),
     }
+}
+
+/// Post `t` in the next group commit, completing tranlog row `tranlog` (id and its approval) in the
+/// same DB transaction; the vote. Unlike [`post_vote`] the post is durable when this returns
+/// PREPARED: the participant must call [`compensate`] from `abort`.
+pub async fn group_vote(
+    env: &Arc<Jcard>,
+    ctx: &mut Context,
+    participant: &str,
+    t: NewTransaction,
+    tranlog: Option<(i64, crate::store::Finish)>,
+) -> Action {
+    use crate::batched::GroupPost;
+    use crate::keys::{GROUP_COMMITTED, GROUP_FINISH};
+    if t.entries.is_empty() {
+        // nothing moves (e.g. a zero-amount verification): LogIt completes the row on commit
+        return Action::PREPARED;
+    }
+    let written = tranlog.as_ref().map(|(_, f)| f.clone());
+    match env.batches.post(GroupPost { txn: t, tranlog }).await {
+        Ok(p) => {
+            ctx.put_persistent(&GL_TXN, p.id);
+            ctx.put_persistent(&GROUP_COMMITTED, true);
+            if let Some(mut f) = written {
+                f.gl_txn = Some(p.id);
+                ctx.put(&GROUP_FINISH, f);
+            }
+            Action::PREPARED
+        }
+        Err(e) => match refused(ctx, e) {
+            Ok(a) => a,
+            Err(e) => failed(ctx, participant, &e),
+        },
+    }
+}
+
+/// After a group-committed post (see [`group_vote`]) the transaction aborted: post the offset of
+/// the GL transaction (a ledger reversal of it, at most once), so nothing stays moved. A failure is
+/// logged as an error naming the GL transaction left to reverse.
+pub async fn compensate(env: &Arc<Jcard>, ctx: &mut Context, participant: &str) {
+    use crate::keys::GROUP_COMMITTED;
+    if ctx.get(&GROUP_COMMITTED) != Some(&true) {
+        return;
+    }
+    let Some(gl) = ctx.get(&GL_TXN).copied() else {
+        return;
+    };
+    let detail = format!("{participant}: transaction aborted after posting");
+    match reverse_in(env, gl, &detail).await {
+        Ok(()) => {
+            ctx.put_persistent(&GROUP_COMMITTED, false);
+            tracing::info!(participant, gl_txn = %gl, "aborted after posting: offset posted");
+        }
+        Err(e) => tracing::error!(
+            participant,
+            gl_txn = %gl,
+            error = %e,
+            "aborted after posting and the offset failed: reverse this GL transaction by hand"
+        ),
+    }
+}
+
+/// Post the reversal of GL transaction `gl` (its offset, referencing it: at most once) and commit.
+async fn reverse_in(env: &Arc<Jcard>, gl: Uuid, detail: &str) -> Result<(), JcardError> {
+    let mut tx = begin(env).await?;
+    let mut t = offset_of(&mut tx, gl, detail).await?.tag("compensation");
+    t.reverses = Some(gl);
+    match post_in(&mut tx, &t).await {
+        Ok(_) | Err(LedgerError::AlreadyReversed { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    tx.commit()
+        .await
+        .map_err(crate::error::db("committing a compensation"))
 }
 
 /// Keep `tx` (no post) for LogIt, e.g. after marking an original only.

@@ -51,8 +51,20 @@ pub async fn find_card<'e>(
     exec: impl PgExecutor<'e>,
     pan_hash: &str,
 ) -> Result<Option<CardRow>, JcardError> {
-    let row = sqlx::query(
-        "SELECT c.id, c.token, c.expiry, c.status, c.cardholder_id, h.active AS h_active, \
+    Ok(find_cards(exec, &[pan_hash.to_owned()])
+        .await?
+        .into_iter()
+        .next()
+        .flatten())
+}
+
+/// Find cards by their PAN hashes (one statement): one answer per hash, in order.
+pub async fn find_cards<'e>(
+    exec: impl PgExecutor<'e>,
+    pan_hashes: &[String],
+) -> Result<Vec<Option<CardRow>>, JcardError> {
+    let rows = sqlx::query(
+        "SELECT c.pan_hash, c.id, c.token, c.expiry, c.status, c.cardholder_id, h.active AS h_active, \
                 c.product_id, p.active AS p_active, p.fee_account, j.name AS journal, \
                 (SELECT COALESCE(json_agg(json_build_object('account_type', x.account_type, \
                     'currency', x.currency, 'account', x.account, 'credit', x.credit) \
@@ -60,39 +72,63 @@ pub async fn find_card<'e>(
                  FROM jc_cardholder_accounts x WHERE x.cardholder_id = c.cardholder_id) AS accounts \
          FROM jc_cards c JOIN jc_cardholders h ON h.id = c.cardholder_id \
          JOIN jc_card_products p ON p.id = c.product_id JOIN jc_issuers i ON i.id = p.issuer_id \
-         JOIN gl_journals j ON j.id = i.journal_id WHERE c.pan_hash = $1",
+         JOIN gl_journals j ON j.id = i.journal_id WHERE c.pan_hash = ANY($1)",
     )
-    .bind(pan_hash)
-    .fetch_optional(exec)
+    .bind(pan_hashes)
+    .fetch_all(exec)
     .await
     .map_err(db("looking up a card"))?;
-    row.map(|r| {
-        Ok(CardRow {
-            id: r.try_get("id")?,
-            token: r.try_get("token")?,
-            expiry: r.try_get("expiry")?,
-            status: r.try_get("status")?,
-            cardholder_id: r.try_get("cardholder_id")?,
-            cardholder_active: r.try_get("h_active")?,
-            product_id: r.try_get("product_id")?,
-            product_active: r.try_get("p_active")?,
-            fee_account: r.try_get("fee_account")?,
-            journal: r.try_get("journal")?,
-            accounts: r
-                .try_get::<sqlx::types::Json<Vec<AccountJson>>, _>("accounts")?
-                .0
-                .into_iter()
-                .map(|a| CardAccount {
-                    account_type: a.account_type,
-                    currency: u16::try_from(a.currency).unwrap_or(0),
-                    code: a.account,
-                    credit: a.credit,
-                })
-                .collect(),
-        })
+    let mut found = std::collections::HashMap::with_capacity(rows.len());
+    for r in rows {
+        let hash: String = r.try_get("pan_hash").map_err(db("reading a card"))?;
+        found.insert(hash, card_row(&r).map_err(db("reading a card"))?);
+    }
+    Ok(pan_hashes.iter().map(|h| found.get(h).cloned()).collect())
+}
+
+fn card_row(r: &sqlx::postgres::PgRow) -> Result<CardRow, sqlx::Error> {
+    Ok(CardRow {
+        id: r.try_get("id")?,
+        token: r.try_get("token")?,
+        expiry: r.try_get("expiry")?,
+        status: r.try_get("status")?,
+        cardholder_id: r.try_get("cardholder_id")?,
+        cardholder_active: r.try_get("h_active")?,
+        product_id: r.try_get("product_id")?,
+        product_active: r.try_get("p_active")?,
+        fee_account: r.try_get("fee_account")?,
+        journal: r.try_get("journal")?,
+        accounts: r
+            .try_get::<sqlx::types::Json<Vec<AccountJson>>, _>("accounts")?
+            .0
+            .into_iter()
+            .map(|a| CardAccount {
+                account_type: a.account_type,
+                currency: u16::try_from(a.currency).unwrap_or(0),
+                code: a.account,
+                credit: a.credit,
+            })
+            .collect(),
     })
-    .transpose()
-    .map_err(db("reading a card"))
+}
+
+/// For each DE 56 key (original MTI + STAN + local time + acquirer): is a reversal naming it logged?
+pub async fn reversed_before<'e>(
+    exec: impl PgExecutor<'e>,
+    keys: &[String],
+) -> Result<Vec<bool>, JcardError> {
+    let found: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT original_key FROM jc_tranlog \
+         WHERE original_key = ANY($1) AND txn_type = 'Reversal'",
+    )
+    // planned afresh with the actual arrays: a generic plan cached while jc_tranlog was small
+    // would scan it whole as it grows (until autovacuum's next ANALYZE invalidates the plan)
+    .persistent(false)
+    .bind(keys)
+    .fetch_all(exec)
+    .await
+    .map_err(db("looking for an earlier reversal"))?;
+    Ok(keys.iter().map(|k| found.contains(k)).collect())
 }
 
 /// Find an active or inactive acquirer by DE 32; `(info, active)`.
@@ -302,37 +338,83 @@ pub struct NewTranlog {
 /// afresh. The UNIQUE retransmission keys work on visibility (an
 /// async commit is visible at once), not durability.
 pub async fn insert_tranlog(pool: &PgPool, t: &NewTranlog) -> Result<Result<i64, i64>, JcardError> {
-    let id: Option<i64> = sqlx::query_scalar(
+    insert_tranlogs(pool, std::slice::from_ref(t))
+        .await?
+        .pop()
+        .ok_or_else(|| JcardError::Invariant("a tranlog insert answered nothing".into()))
+}
+
+/// [`insert_tranlog`] for several rows in one statement (and one asynchronous commit): one answer per
+/// row, in order. When two rows share a key, the first is inserted and the later ones are answered
+/// with its id, as retransmissions of it.
+pub async fn insert_tranlogs(
+    pool: &PgPool,
+    rows: &[NewTranlog],
+) -> Result<Vec<Result<i64, i64>>, JcardError> {
+    let col = |f: fn(&NewTranlog) -> &String| rows.iter().map(f).cloned().collect::<Vec<String>>();
+    let opt = |f: fn(&NewTranlog) -> &Option<String>| {
+        rows.iter().map(f).cloned().collect::<Vec<Option<String>>>()
+    };
+    let inserted: Vec<(i64, String, String, String, String)> = sqlx::query_as(
         "INSERT INTO jc_tranlog (node_txn_id, mti, pcode, txn_type, amount, currency, acquirer_fee, \
             stan, rrn, transmission, local_time, acquirer, tid, mid, original_key, masked_pan, batch) \
-         SELECT $1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17 \
-         FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit \
-         ON CONFLICT DO NOTHING RETURNING id",
+         SELECT u.node_txn_id, u.mti, u.pcode, u.txn_type, u.amount, u.currency, u.acquirer_fee, \
+            u.stan, u.rrn, u.transmission, u.local_time, u.acquirer, u.tid, u.mid, u.original_key, \
+            u.masked_pan, u.batch \
+         FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::int2[], \
+                     $7::numeric[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], \
+                     $13::text[], $14::text[], $15::text[], $16::text[], $17::text[]) \
+              WITH ORDINALITY AS u(node_txn_id, mti, pcode, txn_type, amount, currency, acquirer_fee, \
+                  stan, rrn, transmission, local_time, acquirer, tid, mid, original_key, masked_pan, \
+                  batch, ord), \
+              (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit \
+         ORDER BY u.ord \
+         ON CONFLICT DO NOTHING RETURNING id, acquirer, tid, stan, transmission",
     )
-    .bind(t.node_txn_id)
-    .bind(&t.mti)
-    .bind(&t.pcode)
-    .bind(&t.txn_type)
-    .bind(t.amount)
-    .bind(t.currency)
-    .bind(t.acquirer_fee)
-    .bind(&t.stan)
-    .bind(&t.rrn)
-    .bind(&t.transmission)
-    .bind(&t.local_time)
-    .bind(&t.acquirer)
-    .bind(&t.tid)
-    .bind(&t.mid)
-    .bind(&t.original_key)
-    .bind(&t.masked_pan)
-    .bind(&t.batch)
-    .fetch_optional(pool)
+    .bind(rows.iter().map(|t| t.node_txn_id).collect::<Vec<_>>())
+    .bind(col(|t| &t.mti))
+    .bind(col(|t| &t.pcode))
+    .bind(col(|t| &t.txn_type))
+    .bind(rows.iter().map(|t| t.amount).collect::<Vec<_>>())
+    .bind(rows.iter().map(|t| t.currency).collect::<Vec<_>>())
+    .bind(rows.iter().map(|t| t.acquirer_fee).collect::<Vec<_>>())
+    .bind(col(|t| &t.stan))
+    .bind(opt(|t| &t.rrn))
+    .bind(col(|t| &t.transmission))
+    .bind(col(|t| &t.local_time))
+    .bind(col(|t| &t.acquirer))
+    .bind(col(|t| &t.tid))
+    .bind(opt(|t| &t.mid))
+    .bind(opt(|t| &t.original_key))
+    .bind(opt(|t| &t.masked_pan))
+    .bind(opt(|t| &t.batch))
+    .fetch_all(pool)
     .await
     .map_err(db("inserting a tranlog row"))?;
-    if let Some(id) = id {
-        return Ok(Ok(id));
+    let mut ids: std::collections::HashMap<(String, String, String, String), i64> = inserted
+        .into_iter()
+        .map(|(id, acq, tid, stan, tr)| ((acq, tid, stan, tr), id))
+        .collect();
+    let mut out = Vec::with_capacity(rows.len());
+    for t in rows {
+        let key = (
+            t.acquirer.clone(),
+            t.tid.clone(),
+            t.stan.clone(),
+            t.transmission.clone(),
+        );
+        // the first row with a key takes the inserted id; any other is a repeat of a logged row
+        match ids.remove(&key) {
+            Some(id) => out.push(Ok(id)),
+            None => out.push(Err(existing_tranlog(pool, t).await?)),
+        }
     }
-    let existing: i64 = sqlx::query_scalar(
+    Ok(out)
+}
+
+/// The logged row `t` repeats (by either retransmission key).
+async fn existing_tranlog(pool: &PgPool, t: &NewTranlog) -> Result<i64, JcardError> {
+    sqlx::query_scalar(
         "SELECT id FROM jc_tranlog WHERE acquirer = $1 AND tid = $2 AND stan = $3 \
            AND (transmission = $4 OR (local_time = $5 AND local_time <> '' AND mti = $6)) \
          ORDER BY id LIMIT 1",
@@ -345,8 +427,7 @@ pub async fn insert_tranlog(pool: &PgPool, t: &NewTranlog) -> Result<Result<i64,
     .bind(&t.mti)
     .fetch_one(pool)
     .await
-    .map_err(db("finding a retransmitted tranlog row"))?;
-    Ok(Err(existing))
+    .map_err(db("finding a retransmitted tranlog row"))
 }
 
 /// What a retransmission is compared with: the first row's normalized MTI, DE 3, amount, currency,
@@ -481,7 +562,7 @@ pub async fn lock_original<'e>(
 }
 
 /// Everything LogIt writes when a transaction finishes.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Finish {
     /// DE 39.
     pub result_code: String,
@@ -513,26 +594,46 @@ pub struct Finish {
 
 /// Complete tranlog row `id`.
 pub async fn finish<'e>(exec: impl PgExecutor<'e>, id: i64, f: &Finish) -> Result<(), JcardError> {
+    finish_many(exec, std::slice::from_ref(&(id, f.clone()))).await
+}
+
+/// Complete several tranlog rows in one statement.
+pub async fn finish_many<'e>(
+    exec: impl PgExecutor<'e>,
+    rows: &[(i64, Finish)],
+) -> Result<(), JcardError> {
+    let opt = |g: fn(&Finish) -> &Option<String>| {
+        rows.iter().map(|(_, f)| g(f).clone()).collect::<Vec<_>>()
+    };
     sqlx::query(
-        "UPDATE jc_tranlog SET result_code = $2, approval_code = $3, additional_amounts = $4, \
-            extended_result = $5, card_id = COALESCE($6, card_id), masked_pan = COALESCE($7, masked_pan), \
-            account = $8, account2 = $9, fee_amount = $10, gl_txn = $11, original_id = $12, \
-            completed_amount = $13, duration_ms = $14, finished_at = now() WHERE id = $1",
+        "UPDATE jc_tranlog t SET result_code = u.rc, approval_code = u.ac, additional_amounts = u.aa, \
+            extended_result = u.er, card_id = COALESCE(u.card, t.card_id), \
+            masked_pan = COALESCE(u.mp, t.masked_pan), account = u.a1, account2 = u.a2, \
+            fee_amount = u.fee, gl_txn = u.gl, original_id = u.orig, completed_amount = u.ca, \
+            duration_ms = u.dur, finished_at = now() \
+         FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[], \
+                     $7::text[], $8::text[], $9::text[], $10::numeric[], $11::uuid[], $12::int8[], \
+                     $13::numeric[], $14::int4[]) \
+              AS u(id, rc, ac, aa, er, card, mp, a1, a2, fee, gl, orig, ca, dur) \
+         WHERE t.id = u.id",
     )
-    .bind(id)
-    .bind(&f.result_code)
-    .bind(&f.approval_code)
-    .bind(&f.additional_amounts)
-    .bind(&f.extended_result)
-    .bind(f.card_id)
-    .bind(&f.masked_pan)
-    .bind(&f.account)
-    .bind(&f.account2)
-    .bind(f.fee_amount)
-    .bind(f.gl_txn)
-    .bind(f.original_id)
-    .bind(f.completed_amount)
-    .bind(f.duration_ms)
+    // planned afresh with the actual arrays: a generic plan cached while jc_tranlog was small
+    // would scan it whole as it grows (until autovacuum's next ANALYZE invalidates the plan)
+    .persistent(false)
+    .bind(rows.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|(_, f)| f.result_code.clone()).collect::<Vec<_>>())
+    .bind(opt(|f| &f.approval_code))
+    .bind(opt(|f| &f.additional_amounts))
+    .bind(opt(|f| &f.extended_result))
+    .bind(rows.iter().map(|(_, f)| f.card_id).collect::<Vec<_>>())
+    .bind(opt(|f| &f.masked_pan))
+    .bind(opt(|f| &f.account))
+    .bind(opt(|f| &f.account2))
+    .bind(rows.iter().map(|(_, f)| f.fee_amount).collect::<Vec<_>>())
+    .bind(rows.iter().map(|(_, f)| f.gl_txn).collect::<Vec<_>>())
+    .bind(rows.iter().map(|(_, f)| f.original_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|(_, f)| f.completed_amount).collect::<Vec<_>>())
+    .bind(rows.iter().map(|(_, f)| f.duration_ms).collect::<Vec<_>>())
     .execute(exec)
     .await
     .map_err(db("completing a tranlog row"))?;

@@ -239,6 +239,9 @@ pub(crate) async fn post_context<'e, E: PgExecutor<'e>>(
          FROM gl_journals j LEFT JOIN gl_journal_layers l ON l.journal_id = j.id \
          WHERE j.name = ANY($1) ORDER BY j.id, l.layer",
     )
+    // planned afresh each time: a generic plan cached while gl_transactions was small scans it
+    // whole for the posted ids as it grows (until autovacuum's next ANALYZE invalidates the plan)
+    .persistent(false)
     .bind(names)
     .bind(ids)
     .bind(prefixes)

@@ -40,7 +40,7 @@ pub use check::{check, CheckReport, Discrepancy};
 pub use error::LedgerError;
 pub use journal::{Journal, JournalLayer, NewJournal};
 pub use layer::Layer;
-pub use post::{post, post_batch};
+pub use post::{post, post_batch, MAX_BATCH};
 pub use reverse::reverse;
 pub use statement::{statement, Statement, StatementLine};
 pub use transaction::{GlTransaction, NewEntry, NewTransaction, Posted, Side};

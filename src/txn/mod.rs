@@ -1,11 +1,12 @@
 //! Transaction manager (jPOS `TransactionManager`): participants, groups and selectors, the context,
-//! PAUSE/RETRY, metrics, and crash recovery.
+//! PAUSE/RETRY, metrics, crash recovery, and `batch` (participants sharing database round trips).
 //!
 //! Flow: a request context is `out` to the manager's space queue → a worker takes it (bounded by
 //! `max-active`) → `prepare` runs along the chain, selectors splicing in groups → every joined participant
 //! gets `commit` (all prepared) or `abort`, in prepare order → status listeners and metrics.
 
 pub mod action;
+pub mod batch;
 pub mod chain;
 pub mod config;
 pub mod context;
@@ -26,6 +27,7 @@ pub mod selector;
 pub mod status;
 
 pub use action::Action;
+pub use batch::{BatchGone, Batcher};
 pub use chain::{Chain, ChainError, Named, NamedGroup};
 pub use config::TxnConfig;
 pub use context::{Context, Key};

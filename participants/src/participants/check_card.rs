@@ -12,7 +12,6 @@ use super::{is_retransmission, pass, request};
 use crate::keys::{CardInfo, CARD};
 use crate::money::{decline, failed, rc};
 use crate::pan::{luhn_ok, mask};
-use crate::store::find_card;
 use crate::Jcard;
 
 /// Checks the card.
@@ -56,7 +55,7 @@ impl Participant for CheckCard {
         if !luhn_ok(&pan) {
             return decline(ctx, rc::INVALID_CARD_NUMBER, "bad card number");
         }
-        let card = match find_card(&self.0.pool, &self.0.pan_key.hash(&pan)).await {
+        let card = match self.0.batches.find_card(self.0.pan_key.hash(&pan)).await {
             Ok(Some(c)) => c,
             Ok(None) => return decline(ctx, rc::INVALID_CARD_NUMBER, "unknown card"),
             Err(e) => return failed(ctx, "jcard.CheckCard", &e),

@@ -9,7 +9,6 @@ use async_trait::async_trait;
 use switchyard::txn::{Action, Context, Participant};
 
 use super::{is_retransmission, pass, request};
-use crate::error::db;
 use crate::keys::TXN_TYPE;
 use crate::money::{decline, failed, rc};
 use crate::Jcard;
@@ -29,13 +28,7 @@ impl Participant for CheckPreviousReverse {
         };
         let f = |n: u8| req.get_str(n).unwrap_or("");
         let key = format!("{}{}{}{}", tt.mti, f(11), f(12), f(32));
-        let found: Result<bool, _> = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM jc_tranlog WHERE original_key = $1 AND txn_type = 'Reversal')",
-        )
-        .bind(&key)
-        .fetch_one(&self.0.pool)
-        .await
-        .map_err(db("looking for an earlier reversal"));
+        let found = self.0.batches.reversed_before(key).await;
         match found {
             Ok(true) => decline(ctx, rc::PREVIOUSLY_REVERSED, "reversed before it arrived"),
             Ok(false) => pass(),

@@ -31,7 +31,7 @@ use super::{pass, request};
 use crate::keys::{ACQUIRER_FEE, AMOUNT, RETRANSMISSION, TRANLOG_ID, TXN_TYPE};
 use crate::money::{decline, failed, rc};
 use crate::pan::mask;
-use crate::store::{find_card, insert_tranlog, tranlog_content, wait_answer, Content, NewTranlog};
+use crate::store::{find_card, tranlog_content, wait_answer, Content, NewTranlog};
 use crate::Jcard;
 
 /// CreateTranLog configuration.
@@ -148,7 +148,7 @@ impl CreateTranLog {
             // DE 68: the terminal's batch number (CMF); DE 29 as a fallback.
             batch: text(68).or_else(|| text(29)),
         };
-        match insert_tranlog(&self.env.pool, &row).await {
+        match self.env.batches.insert_tranlog(row.clone()).await {
             Ok(Ok(row_id)) => {
                 ctx.put_persistent(&TRANLOG_ID, row_id);
                 Action::PREPARED | Action::NO_JOIN

@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use switchyard::txn::{Action, Context, Participant};
 
 use super::post_debit;
+use crate::money::compensate;
 use crate::Jcard;
 
 /// Posts financial debits.
@@ -27,5 +28,10 @@ impl Participant for Financial {
             "not a financial debit",
         )
         .await
+    }
+
+    /// The post was committed in `prepare` (group commit): offset it.
+    async fn abort(&self, _id: u64, ctx: &mut Context) {
+        compensate(&self.0, ctx, "jcard.Financial").await;
     }
 }

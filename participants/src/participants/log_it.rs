@@ -1,6 +1,9 @@
 //! `jcard.LogIt`: completes the tranlog row. On commit it writes the row in the DB transaction the
 //! money participant posted in and commits both together (if that commit fails nothing moved, and the
-//! response is turned into 1812). On abort the DB transaction is rolled back and the decline is logged.
+//! response is turned into 1812). After a group commit (Authorization, Financial: the post and the
+//! row's approval are committed already) it writes only what changed since. On abort the DB
+//! transaction is rolled back and the decline is logged. Rows completed outside a money DB
+//! transaction go through the shared `finish` batch (one UPDATE and commit for concurrent ones).
 //! A retransmission writes nothing and answers what the first transmission answered.
 
 use std::sync::Arc;
@@ -11,7 +14,8 @@ use switchyard::txn::{Action, Context, Participant, ResultCode, EXTENDED_RESULT,
 
 use crate::keys::{
     ACCOUNT, ACCOUNT2, ADDITIONAL_AMOUNTS, AMOUNT, APPROVAL_CODE, CARD, DB_TX, FEES, GL_TXN,
-    ORIGINAL, RESPONSE, RETRANSMISSION, STARTED, TRANLOG_ID, TXN_TYPE,
+    GROUP_COMMITTED, GROUP_FINISH, ORIGINAL, RESPONSE, RETRANSMISSION, STARTED, TRANLOG_ID,
+    TXN_TYPE,
 };
 use crate::money::rc;
 use crate::store::{finish, wait_answer, Finish};
@@ -22,7 +26,8 @@ use crate::Jcard;
 #[derive(Debug)]
 pub struct LogIt(pub Arc<Jcard>);
 
-fn finish_of(ctx: &Context, approved: bool) -> Finish {
+/// What LogIt writes in the tranlog row for this context (also what a group commit writes early).
+pub(crate) fn finish_of(ctx: &Context, approved: bool) -> Finish {
     let rc = ctx.get(&RESULT_CODE).copied().unwrap_or(if approved {
         ResultCode::APPROVED
     } else {
@@ -84,6 +89,11 @@ async fn replay(env: &Jcard, ctx: &mut Context) {
     }
 }
 
+/// The approval code (DE 38) of tranlog row `id`.
+pub(crate) fn approval_code(id: i64) -> String {
+    format!("{:06}", id.rem_euclid(1_000_000))
+}
+
 fn fail_response(ctx: &mut Context) {
     ctx.put(&RESULT_CODE, rc::SYSTEM_ERROR);
     if let Some(mut r) = ctx.get(&RESPONSE).cloned() {
@@ -99,7 +109,7 @@ impl Participant for LogIt {
         replay(&self.0, ctx).await;
         if ctx.get(&APPROVAL_CODE).is_none() && !ctx.has(&RETRANSMISSION) {
             if let Some(id) = ctx.get(&TRANLOG_ID).copied() {
-                ctx.put(&APPROVAL_CODE, format!("{:06}", id.rem_euclid(1_000_000)));
+                ctx.put(&APPROVAL_CODE, approval_code(id));
             }
         }
         Action::PREPARED
@@ -110,6 +120,21 @@ impl Participant for LogIt {
             return;
         };
         let f = finish_of(ctx, true);
+        if ctx.get(&GROUP_COMMITTED) == Some(&true) {
+            // the approval is committed already, with the post; write only what came after it
+            let same = ctx.get(&GROUP_FINISH).is_some_and(|w| {
+                Finish {
+                    duration_ms: f.duration_ms,
+                    ..w.clone()
+                } == f
+            });
+            if !same {
+                if let Err(e) = self.0.batches.finish(id, f).await {
+                    tracing::warn!(error = %e, tranlog = id, "tranlog row not updated after its approval");
+                }
+            }
+            return;
+        }
         let tx = match ctx.get_arc(&DB_TX) {
             Some(h) => h.0.lock().await.take(),
             None => None,
@@ -122,7 +147,7 @@ impl Participant for LogIt {
                     .map_err(crate::error::db("committing a transaction")),
                 Err(e) => Err(e),
             },
-            None => finish(&self.0.pool, id, &f).await,
+            None => self.0.batches.finish(id, f).await,
         };
         if let Err(e) = outcome {
             tracing::error!(error = %e, tranlog = id, "transaction not committed; answering 1812");
@@ -158,7 +183,7 @@ impl LogIt {
             return;
         };
         let f = finish_of(ctx, false);
-        if let Err(e) = finish(&self.0.pool, id, &f).await {
+        if let Err(e) = self.0.batches.finish(id, f).await {
             tracing::error!(error = %e, tranlog = id, "tranlog row not completed");
         }
     }

@@ -130,7 +130,9 @@ pub fn build(
 
 /// The vote of a participant with nothing to do here.
 /// The shared body of Authorization (pending layer) and Financial (accounting layer): a debit of the
-/// cardholder for amount + fees, posted on `layer_offset` over the currency, tagged `tag`.
+/// cardholder for amount + fees, posted on `layer_offset` over the currency, tagged `tag`, in the
+/// next group commit together with the tranlog row's approval (so the caller's `abort` must call
+/// `money::compensate`).
 pub(crate) async fn post_debit(
     env: &Arc<Jcard>,
     ctx: &mut Context,
@@ -139,8 +141,8 @@ pub(crate) async fn post_debit(
     tag: &str,
     not_a_debit: &str,
 ) -> Action {
-    use crate::keys::TXN_TYPE;
-    use crate::money::{debit_parts, debit_txn, decline, failed, post_vote, rc};
+    use crate::keys::{APPROVAL_CODE, TRANLOG_ID, TXN_TYPE};
+    use crate::money::{debit_parts, debit_txn, decline, failed, group_vote, rc};
     if is_retransmission(ctx) {
         return pass();
     }
@@ -161,10 +163,17 @@ pub(crate) async fn post_debit(
         }
         Err(e) => return failed(ctx, participant, &e),
     };
-    match debit_txn(&parts, tt.name(), layer_offset) {
-        Ok(t) => post_vote(env, ctx, participant, t.tag(tag)).await,
-        Err(e) => failed(ctx, participant, &e),
-    }
+    let t = match debit_txn(&parts, tt.name(), layer_offset) {
+        Ok(t) => t.tag(tag),
+        Err(e) => return failed(ctx, participant, &e),
+    };
+    let tranlog = ctx.get(&TRANLOG_ID).copied().map(|id| {
+        if ctx.get(&APPROVAL_CODE).is_none() {
+            ctx.put(&APPROVAL_CODE, log_it::approval_code(id));
+        }
+        (id, log_it::finish_of(ctx, true))
+    });
+    group_vote(env, ctx, participant, t, tranlog).await
 }
 
 pub(crate) fn pass() -> Action {

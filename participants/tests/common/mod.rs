@@ -108,6 +108,11 @@ impl Switch {
 
     /// `start`, with reference data cached for `ttl` (zero: not cached).
     pub async fn start_with_cache_ttl(ttl: Duration) -> Switch {
+        Switch::start_custom(ttl, None).await
+    }
+
+    /// `start`, with `after_money` (if any) running right after Authorization and Financial.
+    pub async fn start_custom(ttl: Duration, after_money: Option<Named>) -> Switch {
         let db = fixture_db().await;
         let env = Jcard::with_cache(
             db.pool.clone(),
@@ -126,10 +131,15 @@ impl Switch {
             v.extend_from_slice(tail);
             g(&v)
         };
+        let money = |tail: &[&'static str]| {
+            let mut v = with(tail);
+            v.extend(after_money.clone());
+            v
+        };
         let groups = vec![
             (
                 "authorization".to_owned(),
-                with(&[
+                money(&[
                     "jcard.CheckPreviousReverse",
                     "jcard.CheckVelocity",
                     "jcard.Fees",
@@ -138,7 +148,7 @@ impl Switch {
             ),
             (
                 "financial".to_owned(),
-                with(&[
+                money(&[
                     "jcard.CheckPreviousReverse",
                     "jcard.CheckVelocity",
                     "jcard.Fees",
