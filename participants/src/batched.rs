@@ -16,7 +16,9 @@
 //! the error at once (no N retries against a database that is down).
 
 use std::future::Future;
+use std::sync::Arc;
 
+use sqlx::postgres::PgConnectOptions;
 use sqlx::PgPool;
 use switchyard::ledger::{post_batch, LedgerError, NewTransaction, Posted, MAX_BATCH};
 use switchyard::txn::Batcher;
@@ -102,83 +104,113 @@ fn unreachable_answers<O>(n: usize, context: &'static str) -> Vec<Answer<O>> {
         .collect()
 }
 
-impl Batches {
-    /// Batchers over `pool` (their tasks start with the first call).
-    pub fn new(pool: PgPool) -> Batches {
-        let p = pool.clone();
-        let tranlog = Batcher::new("tranlog insert", MAX_ITEMS, move |rows: Vec<NewTranlog>| {
-            let p = p.clone();
-            async move {
-                each(rows, "inserting tranlog rows", |rows| {
-                    let p = p.clone();
-                    async move {
-                        let r = insert_tranlogs(&p, &rows).await;
-                        (rows, r)
-                    }
-                })
-                .await
-            }
-        });
-        let p = pool.clone();
-        let cards = Batcher::new("card lookup", MAX_ITEMS, move |hashes: Vec<String>| {
-            let p = p.clone();
-            async move {
-                each(hashes, "looking up cards", |hashes| {
-                    let p = p.clone();
-                    async move {
-                        let r = find_cards(&p, &hashes).await;
-                        (hashes, r)
-                    }
-                })
-                .await
-            }
-        });
-        let p = pool.clone();
-        let reversed = Batcher::new("reversal search", MAX_ITEMS, move |keys: Vec<String>| {
-            let p = p.clone();
-            async move {
-                each(keys, "looking for earlier reversals", |keys| {
-                    let p = p.clone();
-                    async move {
-                        let r = reversed_before(&p, &keys).await;
-                        (keys, r)
-                    }
-                })
-                .await
-            }
-        });
-        let p = pool.clone();
-        let finish = Batcher::new(
-            "tranlog finish",
-            MAX_ITEMS,
-            move |rows: Vec<(i64, Finish)>| {
-                let p = p.clone();
-                async move {
-                    each(rows, "completing tranlog rows", |rows| {
-                        let p = p.clone();
-                        async move {
-                            let n = rows.len();
-                            let r = finish_many(&p, &rows).await.map(|()| vec![(); n]);
-                            (rows, r)
-                        }
-                    })
-                    .await
+/// A batcher of `many` (one statement over all items), its lanes on threads of their own with
+/// their own connections (the deployed pool's options).
+fn lane_batcher<I, O, F, Fut>(
+    name: &'static str,
+    context: &'static str,
+    options: &Arc<PgConnectOptions>,
+    many: F,
+) -> Batcher<I, Answer<O>>
+where
+    I: Send + 'static,
+    O: Send + 'static,
+    F: Fn(PgPool, Vec<I>) -> Fut + Send + Sync + Clone + 'static,
+    Fut: Future<Output = (Vec<I>, Answer<Vec<O>>)> + Send + 'static,
+{
+    let options = Arc::clone(options);
+    Batcher::new(name, MAX_ITEMS, move |items: Vec<I>| {
+        let options = Arc::clone(&options);
+        let many = many.clone();
+        async move {
+            match lane_pool(&options).await {
+                Ok(pool) => each(items, context, |items| many(pool.clone(), items)).await,
+                Err(e) => {
+                    let reason = e.to_string();
+                    (0..items.len())
+                        .map(|_| {
+                            Err(JcardError::Unreachable {
+                                context,
+                                reason: reason.clone(),
+                            })
+                        })
+                        .collect()
                 }
-            },
+            }
+        }
+    })
+    .lanes(LANES)
+    .own_thread()
+}
+
+async fn insert_many(
+    p: PgPool,
+    rows: Vec<NewTranlog>,
+) -> (Vec<NewTranlog>, Answer<Vec<Result<i64, i64>>>) {
+    let r = insert_tranlogs(&p, &rows).await;
+    (rows, r)
+}
+
+async fn cards_many(p: PgPool, hashes: Vec<String>) -> (Vec<String>, Answer<Vec<Option<CardRow>>>) {
+    let r = find_cards(&p, &hashes).await;
+    (hashes, r)
+}
+
+async fn reversed_many(p: PgPool, keys: Vec<String>) -> (Vec<String>, Answer<Vec<bool>>) {
+    let r = reversed_before(&p, &keys).await;
+    (keys, r)
+}
+
+async fn finish_rows(p: PgPool, rows: Vec<(i64, Finish)>) -> (Vec<(i64, Finish)>, Answer<Vec<()>>) {
+    let n = rows.len();
+    let r = finish_many(&p, &rows).await.map(|()| vec![(); n]);
+    (rows, r)
+}
+
+impl Batches {
+    /// Batchers over `pool`'s database (their threads and connections start with the first call).
+    pub fn new(pool: PgPool) -> Batches {
+        let options = pool.connect_options();
+        let tranlog = lane_batcher(
+            "tranlog insert",
+            "inserting tranlog rows",
+            &options,
+            insert_many,
+        );
+        let cards = lane_batcher("card lookup", "looking up cards", &options, cards_many);
+        let reversed = lane_batcher(
+            "reversal search",
+            "looking for earlier reversals",
+            &options,
+            reversed_many,
+        );
+        let finish = lane_batcher(
+            "tranlog finish",
+            "completing tranlog rows",
+            &options,
+            finish_rows,
         );
         let post = Batcher::new(
             "group post",
             MAX_ITEMS.min(MAX_BATCH),
             move |items: Vec<GroupPost>| {
-                let p = pool.clone();
-                async move { post_group(&p, items).await }
+                let options = Arc::clone(&options);
+                async move {
+                    match lane_pool(&options).await {
+                        Ok(p) => post_group(&p, items).await,
+                        Err(e) => failed_all(items.len(), e),
+                    }
+                }
             },
-        );
+        )
+        // the group commit is every authorization's critical path: its own thread and connection,
+        // so its round trips are not queued behind the other transactions' tasks
+        .own_thread();
         Batches {
-            tranlog: tranlog.lanes(LANES),
-            cards: cards.lanes(LANES),
-            reversed: reversed.lanes(LANES),
-            finish: finish.lanes(LANES),
+            tranlog,
+            cards,
+            reversed,
+            finish,
             // one lane: concurrent groups would mostly wait on each other's account locks
             post,
         }
@@ -221,6 +253,38 @@ fn gone(e: switchyard::txn::BatchGone) -> JcardError {
     JcardError::Invariant(e.to_string())
 }
 
+thread_local! {
+    /// The connection pool of a batch lane running on its own thread (its runtime owns the socket).
+    static LANE_POOL: std::cell::RefCell<Option<PgPool>> = const { std::cell::RefCell::new(None) };
+}
+
+/// This lane thread's pool (one connection, the deployed pool's options), opened on first use.
+async fn lane_pool(options: &PgConnectOptions) -> Result<PgPool, LedgerError> {
+    if let Some(p) = LANE_POOL.with(|c| c.borrow().clone()) {
+        return Ok(p);
+    }
+    let p = switchyard::ledger::connect(options.clone(), 1).await?;
+    LANE_POOL.with(|c| *c.borrow_mut() = Some(p.clone()));
+    Ok(p)
+}
+
+/// `n` answers of `e` (the first as is, the others as a group failure naming it).
+fn failed_all(n: usize, e: LedgerError) -> Vec<Result<Posted, LedgerError>> {
+    let reason = e.to_string();
+    let connection = e.is_connection();
+    let mut first = Some(e);
+    (0..n)
+        .map(|_| {
+            Err(first
+                .take()
+                .unwrap_or_else(|| LedgerError::GroupCommitFailed {
+                    reason: reason.clone(),
+                    connection,
+                }))
+        })
+        .collect()
+}
+
 /// The group commit: all posts in one DB transaction, or — when that fails for another reason than
 /// a lost connection — each in its own.
 async fn post_group(pool: &PgPool, items: Vec<GroupPost>) -> Vec<Result<Posted, LedgerError>> {
@@ -229,21 +293,7 @@ async fn post_group(pool: &PgPool, items: Vec<GroupPost>) -> Vec<Result<Posted, 
         items.into_iter().map(|i| (i.txn, i.tranlog)).unzip();
     match commit_group(pool, &txns, &tranlogs).await {
         Ok(results) => results,
-        Err(e) if e.is_connection() || n == 1 => {
-            let reason = e.to_string();
-            let connection = e.is_connection();
-            let mut first = Some(e);
-            (0..n)
-                .map(|_| {
-                    Err(first
-                        .take()
-                        .unwrap_or_else(|| LedgerError::GroupCommitFailed {
-                            reason: reason.clone(),
-                            connection,
-                        }))
-                })
-                .collect()
-        }
+        Err(e) if e.is_connection() || n == 1 => failed_all(n, e),
         Err(e) => {
             tracing::warn!(error = %e, posts = n, "group commit failed; posting one by one");
             let mut out = Vec::with_capacity(n);

@@ -36,6 +36,7 @@ pub struct Batcher<I, O> {
     name: &'static str,
     max: usize,
     lanes: usize,
+    own_thread: bool,
     flush: Arc<Flush<I, O>>,
     queue: Mutex<Option<mpsc::UnboundedSender<Job<I, O>>>>,
 }
@@ -62,6 +63,7 @@ impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
             name,
             max: max.max(1),
             lanes: 1,
+            own_thread: false,
             flush: Arc::new(move |items| Box::pin(flush(items))),
             queue: Mutex::new(None),
         }
@@ -71,6 +73,14 @@ impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
     /// database connection) while it flushes.
     pub fn lanes(mut self, lanes: usize) -> Batcher<I, O> {
         self.lanes = lanes.max(1);
+        self
+    }
+
+    /// Run each lane on a thread of its own (a single-threaded runtime) instead of the caller's
+    /// runtime: a flush on the critical path then never waits behind the caller's other tasks to
+    /// be polled. Resources the flush opens (connections) belong to that thread's runtime.
+    pub fn own_thread(mut self) -> Batcher<I, O> {
+        self.own_thread = true;
         self
     }
 
@@ -91,8 +101,27 @@ impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
         }
         let (s, r) = mpsc::unbounded_channel();
         let r = Arc::new(tokio::sync::Mutex::new(r));
-        for _ in 0..self.lanes {
-            tokio::spawn(run(Arc::clone(&r), self.max, Arc::clone(&self.flush)));
+        for lane in 0..self.lanes {
+            let task = run(Arc::clone(&r), self.max, Arc::clone(&self.flush));
+            if !self.own_thread {
+                tokio::spawn(task);
+                continue;
+            }
+            let spawned = std::thread::Builder::new()
+                .name(format!("batch-{lane}-{}", self.name))
+                .spawn(move || {
+                    match tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    {
+                        Ok(rt) => rt.block_on(task),
+                        // the queue's receiver drops with `task`: callers see BatchGone
+                        Err(e) => tracing::error!(error = %e, "batch lane runtime not started"),
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "batch lane thread not started");
+            }
         }
         *guard = Some(s.clone());
         s
@@ -203,6 +232,16 @@ mod tests {
             2,
             "two lanes, two flushes at a time"
         );
+    }
+
+    #[tokio::test]
+    async fn a_lane_of_its_own_runs_on_its_own_thread() {
+        let b = Batcher::new("where", 8, |items: Vec<u8>| async move {
+            let name = std::thread::current().name().unwrap_or("").to_owned();
+            items.into_iter().map(|_| name.clone()).collect::<Vec<_>>()
+        })
+        .own_thread();
+        assert_eq!(b.call(1).await, Ok("batch-0-where".to_owned()));
     }
 
     #[tokio::test]
