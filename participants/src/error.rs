@@ -75,14 +75,7 @@ impl JcardError {
     /// True when the database could not be reached (rather than refusing this one request).
     pub fn is_connection(&self) -> bool {
         match self {
-            JcardError::Database { source, .. } => matches!(
-                source,
-                sqlx::Error::Io(_)
-                    | sqlx::Error::PoolTimedOut
-                    | sqlx::Error::PoolClosed
-                    | sqlx::Error::WorkerCrashed
-                    | sqlx::Error::Tls(_)
-            ),
+            JcardError::Database { source, .. } => switchyard::ledger::is_unreachable(source),
             JcardError::Unreachable { .. } => true,
             JcardError::Ledger(e) => e.is_connection(),
             _ => false,

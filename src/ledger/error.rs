@@ -139,19 +139,25 @@ impl LedgerError {
     /// True if the error says the database could not be reached (as opposed to a refused post).
     pub fn is_connection(&self) -> bool {
         match self {
-            LedgerError::Database { source, .. } => matches!(
-                source,
-                sqlx::Error::Io(_)
-                    | sqlx::Error::PoolTimedOut
-                    | sqlx::Error::PoolClosed
-                    | sqlx::Error::WorkerCrashed
-                    | sqlx::Error::Tls(_)
-            ),
+            LedgerError::Database { source, .. } => is_unreachable(source),
             LedgerError::Timeout { .. } => true,
             LedgerError::GroupCommitFailed { connection, .. } => *connection,
             _ => false,
         }
     }
+}
+
+/// True if `e` says the database could not be reached (I/O, pool exhausted or closed, TLS), as
+/// opposed to a statement the server refused.
+pub fn is_unreachable(e: &sqlx::Error) -> bool {
+    matches!(
+        e,
+        sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Tls(_)
+    )
 }
 
 /// Map a `sqlx::Error` to `LedgerError::Database` naming the step.

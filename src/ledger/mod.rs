@@ -37,7 +37,7 @@ pub use amount::Amount;
 pub use balance::balance;
 pub use batch::{GroupCommit, GroupCommitConfig};
 pub use check::{check, CheckReport, Discrepancy};
-pub use error::LedgerError;
+pub use error::{is_unreachable, LedgerError};
 pub use journal::{Journal, JournalLayer, NewJournal};
 pub use layer::Layer;
 pub use post::{post, post_batch, MAX_BATCH};
