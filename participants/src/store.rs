@@ -331,8 +331,8 @@ pub struct NewTranlog {
 /// The insert commits asynchronously (`synchronous_commit` off for its own implicit transaction
 /// only, set in the same statement: one round trip): an autocommitted insert would wait for a WAL
 /// flush before the authorization even starts. Safe because whatever the switch answers is committed
-/// later with `synchronous_commit` on — LogIt's completion of this row, in the money participant's DB
-/// transaction or on its own — and that commit flushes the WAL up to itself, this insert included. A
+/// later with `synchronous_commit` on — the completion of this row, in a group commit, in the money
+/// participant's DB transaction or on its own — and that commit flushes the WAL up to itself, this insert included. A
 /// crash can only lose the opening row of a request that was never answered and moved no money (or
 /// answered 9113/1812, which commit nothing and move nothing); its retransmission is then processed
 /// afresh. The UNIQUE retransmission keys work on visibility (an
