@@ -31,9 +31,10 @@ use crate::store::{
 /// Most items in one batch.
 pub const MAX_ITEMS: usize = 64;
 
-/// Batches of one kind flushed at once: while one waits for PostgreSQL (its commit, a row lock),
-/// the next is already sent. Each lane holds a pool connection while it flushes.
-pub const LANES: usize = 2;
+/// Batches of one kind flushed at once (each lane is a thread with its own connection). One: measured
+/// at 40 connections on 2 cores, two lanes per kind gave ~10 % fewer authorizations per second and
+/// a p99 over 20 ms (smaller batches, more threads switching), docs/PERFORMANCE.md.
+pub const LANES: usize = 1;
 
 /// A post with the tranlog row it approves (`None`: a request without a tranlog row).
 #[derive(Debug)]
