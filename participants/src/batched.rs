@@ -68,19 +68,15 @@ where
     let (items, all) = many(items).await;
     match all {
         Ok(out) if out.len() == n => out.into_iter().map(Ok).collect(),
-        Ok(_) => unreachable_answers(n, context),
-        Err(e) if e.is_connection() || n == 1 => {
-            let reason = e.to_string();
-            let mut first = Some(e);
-            (0..n)
-                .map(|_| {
-                    Err(first.take().unwrap_or_else(|| JcardError::Unreachable {
-                        context,
-                        reason: reason.clone(),
-                    }))
-                })
-                .collect()
-        }
+        Ok(_) => fail_all(
+            n,
+            JcardError::Invariant(format!("{context}: wrong number of answers")),
+            |e| JcardError::Invariant(e.to_string()),
+        ),
+        Err(e) if e.is_connection() || n == 1 => fail_all(n, e, |e| JcardError::Unreachable {
+            context,
+            reason: e.to_string(),
+        }),
         Err(_) => {
             let mut out = Vec::with_capacity(n);
             for item in items {
@@ -95,14 +91,12 @@ where
     }
 }
 
-fn unreachable_answers<O>(n: usize, context: &'static str) -> Vec<Answer<O>> {
-    (0..n)
-        .map(|_| {
-            Err(JcardError::Invariant(format!(
-                "{context}: wrong number of answers"
-            )))
-        })
-        .collect()
+/// `n` answers of one failure: the first caller gets `e` itself, the others `copy(&e)`.
+fn fail_all<T, E>(n: usize, e: E, copy: impl Fn(&E) -> E) -> Vec<Result<T, E>> {
+    let mut out: Vec<Result<T, E>> = (1..n).map(|_| Err(copy(&e))).collect();
+    out.insert(0, Err(e));
+    out.truncate(n);
+    out
 }
 
 /// A batcher of `many` (one statement over all items), its lanes on threads of their own with
@@ -126,17 +120,12 @@ where
         async move {
             match lane_pool(&options).await {
                 Ok(pool) => each(items, context, |items| many(pool.clone(), items)).await,
-                Err(e) => {
-                    let reason = e.to_string();
-                    (0..items.len())
-                        .map(|_| {
-                            Err(JcardError::Unreachable {
-                                context,
-                                reason: reason.clone(),
-                            })
-                        })
-                        .collect()
-                }
+                Err(e) => fail_all(items.len(), JcardError::Ledger(e), |e| {
+                    JcardError::Unreachable {
+                        context,
+                        reason: e.to_string(),
+                    }
+                }),
             }
         }
     })
@@ -217,7 +206,7 @@ impl Batches {
         }
     }
 
-    /// [`crate::store::insert_tranlog`], batched.
+    /// [`crate::store::insert_tranlogs`] for one row, batched.
     pub async fn insert_tranlog(&self, row: NewTranlog) -> Answer<Result<i64, i64>> {
         self.tranlog.call(row).await.map_err(gone)?
     }
@@ -269,21 +258,12 @@ async fn lane_pool(options: &PgConnectOptions) -> Result<PgPool, LedgerError> {
     Ok(p)
 }
 
-/// `n` answers of `e` (the first as is, the others as a group failure naming it).
+/// `n` answers of a group's failure `e` (the first as is, the others as a group failure naming it).
 fn failed_all(n: usize, e: LedgerError) -> Vec<Result<Posted, LedgerError>> {
-    let reason = e.to_string();
-    let connection = e.is_connection();
-    let mut first = Some(e);
-    (0..n)
-        .map(|_| {
-            Err(first
-                .take()
-                .unwrap_or_else(|| LedgerError::GroupCommitFailed {
-                    reason: reason.clone(),
-                    connection,
-                }))
-        })
-        .collect()
+    fail_all(n, e, |e| LedgerError::GroupCommitFailed {
+        reason: e.to_string(),
+        connection: e.is_connection(),
+    })
 }
 
 /// The group commit: all posts in one DB transaction, or — when that fails for another reason than

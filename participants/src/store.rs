@@ -324,29 +324,21 @@ pub struct NewTranlog {
     pub batch: Option<String>,
 }
 
-/// Insert a tranlog row; `Err(existing id)` inside `Ok` when it repeats a row already logged: the same
-/// (acquirer, TID, STAN, DE 7), or — a repeat with a new DE 7 — the same (acquirer, TID, STAN, DE 12,
-/// repeat-folded MTI). Both keys are UNIQUE, so racing duplicates insert once.
+/// Insert tranlog rows in one statement: one answer per row, in order — `Ok(id)`, or `Err(existing
+/// id)` when the row repeats one already logged: the same (acquirer, TID, STAN, DE 7), or — a repeat
+/// with a new DE 7 — the same (acquirer, TID, STAN, DE 12, repeat-folded MTI). Both keys are UNIQUE,
+/// so racing duplicates insert once; when two rows of one call share a key, the first is inserted and
+/// the later ones are answered with its id, as retransmissions of it.
 ///
 /// The insert commits asynchronously (`synchronous_commit` off for its own implicit transaction
 /// only, set in the same statement: one round trip): an autocommitted insert would wait for a WAL
 /// flush before the authorization even starts. Safe because whatever the switch answers is committed
-/// later with `synchronous_commit` on — the completion of this row, in a group commit, in the money
-/// participant's DB transaction or on its own — and that commit flushes the WAL up to itself, this insert included. A
-/// crash can only lose the opening row of a request that was never answered and moved no money (or
-/// answered 9113/1812, which commit nothing and move nothing); its retransmission is then processed
-/// afresh. The UNIQUE retransmission keys work on visibility (an
-/// async commit is visible at once), not durability.
-pub async fn insert_tranlog(pool: &PgPool, t: &NewTranlog) -> Result<Result<i64, i64>, JcardError> {
-    insert_tranlogs(pool, std::slice::from_ref(t))
-        .await?
-        .pop()
-        .ok_or_else(|| JcardError::Invariant("a tranlog insert answered nothing".into()))
-}
-
-/// [`insert_tranlog`] for several rows in one statement (and one asynchronous commit): one answer per
-/// row, in order. When two rows share a key, the first is inserted and the later ones are answered
-/// with its id, as retransmissions of it.
+/// later with `synchronous_commit` on — the completion of the row, in a group commit, in the money
+/// participant's DB transaction or on its own — and that commit flushes the WAL up to itself, this
+/// insert included. A crash can only lose the opening row of a request that was never answered and
+/// moved no money (or answered 9113/1812, which commit nothing and move nothing); its retransmission
+/// is then processed afresh. The UNIQUE retransmission keys work on visibility (an async commit is
+/// visible at once), not durability.
 pub async fn insert_tranlogs(
     pool: &PgPool,
     rows: &[NewTranlog],

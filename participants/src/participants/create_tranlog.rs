@@ -11,7 +11,7 @@
 //! not timing, guarantees a single post. Requests without the key fields (DE 7, 11, 41) get no row.
 //! It also runs when an earlier participant declined (`prepare_for_abort`), so declines by
 //! PrepareContext and CheckFields are logged too. The insert commits asynchronously (no WAL flush
-//! wait); LogIt's later synchronous commit makes it durable (`store::insert_tranlog` says why that
+//! wait); LogIt's later synchronous commit makes it durable (`store::insert_tranlogs` says why that
 //! is safe).
 //!
 //! A repeat must be the same request: when its normalized MTI, DE 3, DE 4 (amount and currency) or PAN
